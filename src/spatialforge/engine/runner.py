@@ -50,10 +50,12 @@ class ConfigMismatchError(ValueError):
 
 @dataclass(frozen=True)
 class SceneResult:
-    """What the per-scene function returns: its records and how many candidates it rejected, by reason."""
+    """What the per-scene function returns: its records, how many candidates it rejected by reason, and
+    any other counts it keeps (tallies: group -> key -> count, summed over the run into the report)."""
 
     records: Sequence[dict[str, Any]] = ()
     rejected: Mapping[str, int] = field(default_factory=dict)
+    tallies: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class RunReport:
     records: int
     counts: dict[str, dict[str, int]]
     rejected: dict[str, int]
+    tallies: dict[str, dict[str, int]]
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
@@ -223,6 +226,7 @@ def run_bucket(job: _BucketJob) -> dict[str, Any]:
     out = bucket_path(output_dir, job.bucket)
     counts: dict[str, Counter[str]] = {k: Counter() for k in job.count_keys}
     rejected: Counter[str] = Counter()
+    tallies: dict[str, Counter[str]] = {}
     scenes = 0
     with JsonlWriter(out, lambda r: r) as writer:
         for item in iter_scene_lines(split_path(output_dir, job.bucket)):
@@ -236,12 +240,15 @@ def run_bucket(job: _BucketJob) -> dict[str, Any]:
                 for k in job.count_keys:
                     counts[k][str(record.get(k, MISSING))] += 1
             rejected.update(result.rejected)
+            for group, c in result.tallies.items():
+                tallies.setdefault(group, Counter()).update(c)
     done = {
         "bucket": job.bucket,
         "scenes": scenes,
         "records": writer.count,
         "counts": {k: dict(sorted(c.items())) for k, c in counts.items()},
         "rejected": dict(sorted(rejected.items())),
+        "tallies": {g: dict(sorted(c.items())) for g, c in sorted(tallies.items())},
     }
     _write_json_atomic(_marker(out), done)
     return done
@@ -288,16 +295,20 @@ def merge_buckets(output_dir: Path, n_buckets: int, target: Path) -> None:
 
 def _aggregate(markers: list[dict[str, Any]], split_rejected: Mapping[str, int]) -> tuple[Any, ...]:
     counts: dict[str, Counter[str]] = {}
+    tallies: dict[str, Counter[str]] = {}
     rejected: Counter[str] = Counter(split_rejected)
     for m in markers:
         for k, c in m["counts"].items():
             counts.setdefault(k, Counter()).update(c)
+        for g, c in m.get("tallies", {}).items():
+            tallies.setdefault(g, Counter()).update(c)
         rejected.update(m["rejected"])
     return (
         sum(m["scenes"] for m in markers),
         sum(m["records"] for m in markers),
         {k: dict(sorted(c.items())) for k, c in counts.items()},
         dict(sorted(rejected.items())),
+        {g: dict(sorted(c.items())) for g, c in sorted(tallies.items())},
     )
 
 
@@ -337,7 +348,7 @@ def run_sharded(
     ]
     if merge:
         merge_buckets(output_dir, n_buckets, output_dir / "data.jsonl")
-    scenes, records, counts, rejected = _aggregate(markers, split_rejected)
+    scenes, records, counts, rejected, tallies = _aggregate(markers, split_rejected)
     report = RunReport(
         output_dir=str(output_dir),
         buckets=n_buckets,
@@ -346,6 +357,7 @@ def run_sharded(
         records=records,
         counts=counts,
         rejected=rejected,
+        tallies=tallies,
         seconds=round(time.perf_counter() - start, 3),
     )
     _write_json_atomic(output_dir / "report.json", report.as_dict())

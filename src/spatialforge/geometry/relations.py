@@ -368,3 +368,33 @@ def object_centric_position(
     angle = math.degrees(math.atan2(float(offset @ left), float(offset @ front)))
     angle = 180.0 if angle == -180.0 else angle  # atan2(-0.0, x < 0): keep the documented (-180, 180]
     return _bin_angle(angle, _SECTORS, 45.0 - gap_deg, frame)
+
+
+_VIEWER_SECTORS = (("towards", 0.0), ("right", 90.0), ("away", 180.0), ("left", -90.0))
+
+
+def facing_relative_to_viewer(
+    center: np.ndarray,
+    front: np.ndarray,
+    *,
+    frame: str,
+    gap_deg: float = OBJECT_CENTRIC_GAP_DEG,
+) -> Categorical:
+    """Which way an object faces as the viewer sees it: towards / away / left / right (the viewer's left).
+
+    center, front: (3,) box centre (metres) and front direction in a judging frame whose origin is the
+    camera (cam or cam_gravity). The reference direction is the horizontal ray from the object back to the
+    camera, so an object on the image's edge that faces the camera still faces "towards".
+    angle_deg = atan2(front . viewer_right, front . to_camera) in (-180, 180]: 0 towards, +90 facing the
+    viewer's right, 180 away, -90 the viewer's left. Sectors as in object_centric_position.
+    """
+    heading = _horizontal(front)
+    to_camera = _horizontal(-np.asarray(center, dtype=float))
+    if heading is None or to_camera is None:
+        return Categorical(None, math.nan, frame, DEGENERATE)
+    # The viewing ray is -to_camera; in (x, z) coordinates the viewer's right of a ray r = (rx, rz) is (rz, -rx).
+    ray = -to_camera
+    viewer_right = np.array([ray[1], -ray[0]])  # (2,) (x, z)
+    angle = math.degrees(math.atan2(float(heading @ viewer_right), float(heading @ to_camera)))
+    angle = 180.0 if angle == -180.0 else angle
+    return _bin_angle(angle, _VIEWER_SECTORS, 45.0 - gap_deg, frame)

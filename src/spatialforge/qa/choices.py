@@ -46,9 +46,24 @@ from dataclasses import dataclass
 from spatialforge.bench.parsers.units import UNIT_TO_M
 from spatialforge.geometry.relations import Truth
 from spatialforge.qa.records import Choice
-from spatialforge.qa.units import format_length
+from spatialforge.qa.units import (
+    AREA_TO_M2,
+    VOLUME_TO_M3,
+    RenderedQuantity,
+    format_area,
+    format_length,
+    format_volume,
+)
 
 IsCorrect = Callable[[float, float], bool]  # is_correct(pred, gold), the metric's success predicate
+
+# Quantity kind -> (formatter in a display unit, SI value of one display unit); every option of a set is shown
+# in the answer's unit with that unit's precision (qa.units).
+QUANTITY_FORMATS: dict[str, tuple[Callable[[float, str], RenderedQuantity], dict[str, float]]] = {
+    "length": (format_length, UNIT_TO_M),
+    "area": (format_area, AREA_TO_M2),
+    "volume": (format_volume, VOLUME_TO_M3),
+}
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # parse_choice reads one letter, so at most 26 options
 MIN_OPTIONS = 2
@@ -105,6 +120,11 @@ LABEL_STYLES: tuple[LabelStyle, ...] = (
     LabelStyle("lower_paren", "lower", "({})"),
     LabelStyle("number_dot", "number", "{}."),
 )
+
+
+# Styles used in generated data: "1." is left out because bench.parsers.parse_choice reads letters only, so
+# a model trained to answer "2" could not be scored; records and scorers stay letter-based either way.
+GENERATION_LABEL_STYLES: tuple[LabelStyle, ...] = tuple(s for s in LABEL_STYLES if s.alphabet != "number")
 
 
 def canonical_letter(index: int) -> str:
@@ -196,20 +216,21 @@ def _draw_ratio(rng: random.Random, band: tuple[float, float]) -> float:
 
 
 def _try_distractors(
-    truth_m: float, n: int, is_correct: IsCorrect, unit: str, rng: random.Random
+    truth: float, n: int, is_correct: IsCorrect, unit: str, rng: random.Random, quantity: str
 ) -> list[tuple[str, float]] | None:
     """One attempt at n distractors as (text, shown SI value); None if a draw breaks a rule."""
-    truth_shown = format_length(truth_m, unit)
-    kept = [(truth_shown.text, truth_m, truth_shown.value * UNIT_TO_M[unit])]
+    fmt, to_si = QUANTITY_FORMATS[quantity]
+    truth_shown = fmt(truth, unit)
+    kept = [(truth_shown.text, truth, truth_shown.value * to_si[unit])]
     n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform
-    below, above = truth_m, truth_m  # the chain ends on each side of the truth
+    below, above = truth, truth  # the chain ends on each side of the truth
     for i in range(n):
         if i < n_below:
             d = below = below * _draw_ratio(rng, DISTRACTOR_RATIO_BANDS[0])
         else:
             d = above = above * _draw_ratio(rng, DISTRACTOR_RATIO_BANDS[1])
-        shown = format_length(d, unit)
-        d_shown = shown.value * UNIT_TO_M[unit]
+        shown = fmt(d, unit)
+        d_shown = shown.value * to_si[unit]
         if d_shown <= 0.0:
             return None
         for text, exact, rounded in kept:
@@ -222,16 +243,22 @@ def _try_distractors(
 
 
 def numeric_distractors(
-    truth_m: float, n: int, is_correct: IsCorrect, unit: str, rng: random.Random
+    truth_m: float,
+    n: int,
+    is_correct: IsCorrect,
+    unit: str,
+    rng: random.Random,
+    quantity: str = "length",
 ) -> tuple[tuple[str, float], ...]:
-    """n distractors for a positive length `truth_m` (metres), as (text in `unit`, shown value in metres).
+    """n distractors for a positive quantity `truth_m` (SI: metres, or m^2 / m^3 for quantity "area" /
+    "volume"), as (text in `unit`, shown value in SI units).
 
     Rules in the module docstring; ChoiceRefusal(NO_DISTINCT_DISTRACTORS) after MAX_DISTRACTOR_ATTEMPTS.
     """
     if not (math.isfinite(truth_m) and truth_m > 0.0):
         raise ValueError(f"truth_m must be finite and > 0, got {truth_m}")
     for _ in range(MAX_DISTRACTOR_ATTEMPTS):
-        found = _try_distractors(truth_m, n, is_correct, unit, rng)
+        found = _try_distractors(truth_m, n, is_correct, unit, rng, quantity)
         if found is not None:
             return tuple(found)
     raise ChoiceRefusal(
@@ -241,13 +268,19 @@ def numeric_distractors(
 
 
 def numeric_options(
-    truth_m: float, k: int, is_correct: IsCorrect, unit: str, rng: random.Random
+    truth_m: float,
+    k: int,
+    is_correct: IsCorrect,
+    unit: str,
+    rng: random.Random,
+    quantity: str = "length",
 ) -> OptionSet:
-    """k options for a positive length: the truth shown in `unit` and k-1 numeric distractors in the same
-    unit and precision. values: the exact truth for the correct option, shown values for the others."""
+    """k options for a positive quantity (SI units): the truth shown in `unit` and k-1 numeric distractors in
+    the same unit and precision. values: the exact truth for the correct option, shown values for the others."""
     _check_k(k)
-    distractors = numeric_distractors(truth_m, k - 1, is_correct, unit, rng)
-    return _assemble((format_length(truth_m, unit).text, truth_m), distractors, rng)
+    distractors = numeric_distractors(truth_m, k - 1, is_correct, unit, rng, quantity)
+    fmt, _ = QUANTITY_FORMATS[quantity]
+    return _assemble((fmt(truth_m, unit).text, truth_m), distractors, rng)
 
 
 def count_distractors(truth: int, n: int, rng: random.Random) -> tuple[int, ...]:

@@ -236,7 +236,7 @@ def box_marker(view: View, obj: Object3D, colour: str) -> ReferenceMarker:
     )
 
 
-def _marker_reference(view: View, obj: Object3D, used_colours: Sequence[str]) -> Reference | ReferenceRefusal:
+def marker_reference(view: View, obj: Object3D, used_colours: Sequence[str]) -> Reference | ReferenceRefusal:
     free = [c for c in MARKER_COLOURS if c not in used_colours]
     if not free:
         return ReferenceRefusal("no_free_marker_colour", f"used: {sorted(used_colours)}")
@@ -278,7 +278,7 @@ def reference_options(
             ids = ", ".join(o.object_id for o in unrankable)
             return ReferenceRefusal("unrankable_same_category", f"in view but unrankable: {ids}")
         return ReferenceRefusal("ambiguous_no_marker", f"{len(visible_same) + 1} visible {obj.category}")
-    marker_ref = _marker_reference(view, obj, used_colours)
+    marker_ref = marker_reference(view, obj, used_colours)
     return marker_ref if isinstance(marker_ref, ReferenceRefusal) else [marker_ref]
 
 

@@ -84,7 +84,7 @@ class RenderedQuantity:
     half_step_si: float
 
 
-def _draw(rng: Rng, options: Sequence[tuple[str, float]]) -> str:
+def draw_unit(rng: Rng, options: Sequence[tuple[str, float]]) -> str:
     """One unit from (unit, probability) pairs whose probabilities sum to 1."""
     u = rng.random()
     for unit, p in options[:-1]:
@@ -122,6 +122,12 @@ def length_unit_options(length_m: float) -> tuple[tuple[str, float], ...]:
     return _bucket(length_m, LENGTH_BUCKETS)
 
 
+def volume_unit_options(volume_m3: float) -> tuple[tuple[str, float], ...]:
+    """The (unit, probability) pairs used for a volume (litres or cubic metres, or cubic feet)."""
+    _check(volume_m3, "volume_m3")
+    return _bucket(volume_m3, VOLUME_BUCKETS)
+
+
 def format_length(length_m: float, unit: str) -> RenderedQuantity:
     """A length in metres shown in `unit` ("cm", "in", "m", "ft") with the module's precision."""
     _check(length_m, "length_m")
@@ -138,7 +144,7 @@ def format_length(length_m: float, unit: str) -> RenderedQuantity:
 
 def render_length(length_m: float, rng: Rng) -> RenderedQuantity:
     """A length in metres in a human unit drawn with SpatialRGPT's probabilities."""
-    return format_length(length_m, _draw(rng, length_unit_options(length_m)))
+    return format_length(length_m, draw_unit(rng, length_unit_options(length_m)))
 
 
 def _format_scaled(si: float, unit: str, to_si: dict[str, float], si_unit: str) -> RenderedQuantity:
@@ -157,7 +163,7 @@ def format_area(area_m2: float, unit: str) -> RenderedQuantity:
 
 def render_area(area_m2: float, rng: Rng) -> RenderedQuantity:
     _check(area_m2, "area_m2")
-    return format_area(area_m2, _draw(rng, AREA_UNITS))
+    return format_area(area_m2, draw_unit(rng, AREA_UNITS))
 
 
 def format_volume(volume_m3: float, unit: str) -> RenderedQuantity:
@@ -168,7 +174,7 @@ def format_volume(volume_m3: float, unit: str) -> RenderedQuantity:
 
 def render_volume(volume_m3: float, rng: Rng) -> RenderedQuantity:
     _check(volume_m3, "volume_m3")
-    return format_volume(volume_m3, _draw(rng, _bucket(volume_m3, VOLUME_BUCKETS)))
+    return format_volume(volume_m3, draw_unit(rng, _bucket(volume_m3, VOLUME_BUCKETS)))
 
 
 def render_angle(angle_rad: float) -> RenderedQuantity:

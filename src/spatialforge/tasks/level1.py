@@ -1,0 +1,202 @@
+"""Level 1 tasks: properties of one object (HiSpatial L1; SpatialLLM probing; SPAR depth_oc, size, volume).
+
+Geometry per task (camera frame `cam`: +x right, +y down, +z forward, metres; judging frame: cam_gravity
+when gravity is known, tasks/context.py):
+- object_location: box centre in `cam`.
+- object_distance_camera: |centre| in `cam` (Euclidean, camera centre to box centre).
+- object_depth: centre z in `cam` (SPAR depth_oc: distance along the optical axis, not Euclidean).
+- object_size: the box's own dimensions (object frame: length x / front, width y / left, height z / up).
+  An object without a front has no defined length and width axes: its longer horizontal side is its
+  "length" and its shorter one its "width", asked only when they differ by the size margin (1.15 x).
+- object_orientation: which way the front points as the viewer sees it (relations.facing_relative_to_viewer).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import numpy as np
+
+from spatialforge.geometry.relations import SIZE_RATIO_MARGIN, facing_relative_to_viewer
+from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.registry import register
+from spatialforge.tasks.sampling import shuffled, with_variants
+from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
+
+DISTANCE_CRITERIA = frozenset({"nearest", "farthest"})
+VOLUME_CRITERIA = frozenset({"largest", "smallest"})
+HEIGHT_CRITERIA = frozenset({"tallest", "shortest"})
+
+NO_FRONT = "no_front"
+AMBIGUOUS_LENGTH_AXIS = "ambiguous_length_axis"  # front-less object whose horizontal sides are too similar
+
+
+def _xyz(v: np.ndarray) -> str:
+    return "(" + ", ".join(f"{c:.3f}" for c in v) + ")"
+
+
+def _name(mention_obj) -> str:
+    return f"{mention_obj.category} {mention_obj.object_id}"
+
+
+@register(
+    name="object_location",
+    level=1,
+    family="localisation",
+    requires=("boxes",),
+    formats=("free",),
+    metric="position_within",
+    definition="3D centre of an object in the camera frame (x right, y down, z forward), metres.",
+)
+def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for obj in shuffled(ctx.visible, rng):
+        c = ctx.boxes_cam[obj.object_id].center  # (3,) m, cam
+        yield Fact(
+            "object_location",
+            "",
+            (Mention("a", obj, "target"),),
+            Vector("position_m", (float(c[0]), float(c[1]), float(c[2]))),
+            ctx.cam_frame,
+            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m",),
+        )
+
+
+@register(
+    name="object_distance_camera",
+    level=1,
+    family="localisation",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="spatialrgpt",
+    definition="Euclidean distance from the camera centre to the object's box centre, metres.",
+)
+def object_distance_camera(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for obj in shuffled(ctx.visible, rng):
+        c = ctx.boxes_cam[obj.object_id].center
+        d = float(np.linalg.norm(c))
+        yield Fact(
+            "object_distance_camera",
+            "",
+            (Mention("a", obj, "target"),),
+            Quantity("length", d, "spatialrgpt"),
+            ctx.cam_frame,
+            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", f"distance = |centre| = {d:.3f} m"),
+            avoid_criteria=DISTANCE_CRITERIA,
+        )
+
+
+@register(
+    name="object_depth",
+    level=1,
+    family="localisation",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="mra",
+    definition="Depth of the object's centre: its z coordinate in the camera frame (along the optical axis).",
+)
+def object_depth(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for obj in shuffled(ctx.visible, rng):
+        c = ctx.boxes_cam[obj.object_id].center
+        yield Fact(
+            "object_depth",
+            "",
+            (Mention("a", obj, "target"),),
+            Quantity("length", float(c[2]), "mra"),
+            ctx.cam_frame,
+            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", f"depth = z = {c[2]:.3f} m"),
+            avoid_criteria=DISTANCE_CRITERIA,
+        )
+
+
+SIZE_VARIANTS = ("width", "height", "length", "volume")
+
+
+def _size(obj, variant: str) -> tuple[float, str] | str:
+    """(value in SI units, reasoning line) of one size variant, or a rejection reason."""
+    box = obj.box
+    if variant == "height":
+        return box.height, f"height = box z extent = {box.height:.3f} m"
+    if variant == "volume":
+        return box.volume, f"volume = {box.length:.3f} x {box.width:.3f} x {box.height:.3f} = {box.volume:.4f} m^3"
+    if obj.has_front:
+        value = box.length if variant == "length" else box.width
+        axis = "front-to-back (x)" if variant == "length" else "side-to-side (y)"
+        return value, f"{variant} = {axis} extent = {value:.3f} m"
+    longer, shorter = max(box.length, box.width), min(box.length, box.width)
+    if longer < SIZE_RATIO_MARGIN * shorter:
+        return AMBIGUOUS_LENGTH_AXIS
+    value = longer if variant == "length" else shorter
+    side = "longer" if variant == "length" else "shorter"
+    return value, f"no front: {variant} = {side} horizontal side = {value:.3f} m"
+
+
+@register(
+    name="object_size",
+    level=1,
+    family="size",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="mra",
+    variants=SIZE_VARIANTS,
+    definition="Width, height or length of the object's 3D box (metres) or its volume (cubic metres).",
+)
+def object_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for obj, variant in with_variants(ctx.visible, SIZE_VARIANTS, rng):
+        found = _size(obj, variant)
+        if isinstance(found, str):
+            yield found
+            continue
+        value, line = found
+        kind = "volume" if variant == "volume" else "length"
+        avoid = VOLUME_CRITERIA if variant == "volume" else HEIGHT_CRITERIA if variant == "height" else frozenset()
+        yield Fact(
+            "object_size",
+            variant,
+            (Mention("a", obj, "target"),),
+            Quantity(kind, value, "mra"),
+            None,
+            (line,),
+            avoid_criteria=avoid,
+        )
+
+
+ORIENTATION_PHRASES = {
+    "towards": "towards the camera",
+    "away": "away from the camera",
+    "left": "to the left",
+    "right": "to the right",
+}
+
+
+@register(
+    name="object_orientation",
+    level=1,
+    family="orientation",
+    requires=("boxes", "front"),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    definition="Which way the object faces as the viewer sees it: towards, away, left or right.",
+)
+def object_orientation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for obj in shuffled(ctx.visible, rng):
+        front = ctx.front_judge(obj)
+        if front is None:
+            yield NO_FRONT
+            continue
+        center = ctx.boxes_judge[obj.object_id].center
+        facing = facing_relative_to_viewer(center, front, frame=ctx.judge_frame)
+        if facing.value is None:
+            yield f"facing_{facing.reason}"
+            continue
+        yield Fact(
+            "object_orientation",
+            "",
+            (Mention("a", obj, "target"),),
+            Category(facing.value, ORIENTATION_PHRASES),
+            ctx.judge_frame,
+            (
+                f"front of {_name(obj)} in {ctx.judge_frame} = {_xyz(front)}",
+                f"angle from the direction back to the camera = {facing.angle_deg:.1f} deg -> {facing.value}",
+            ),
+        )

@@ -1,0 +1,442 @@
+"""Level 2 tasks: relations between objects (HiSpatial L2; SPAR ObjRel / DistI; SpatialLLM relations).
+
+Every qualitative answer comes from geometry/relations.py with its margin; AMBIGUOUS candidates are
+yielded as their reason ("within_margin", "degenerate", "no_front", ...) and never asked. Positions are box
+centres. Left/right, above/below and in front/behind, horizontal and vertical distances are judged in the
+judging frame (cam_gravity when gravity is known, tasks/context.py); horizontal and vertical distances are
+refused without gravity ("no_gravity"), since the camera's own axes need not be level. Depth distance is
+|dz| in the camera frame, the image's viewing direction. Roles: "a" is the object the question is about
+(target), "b" the anchor it is compared with.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from itertools import permutations
+
+import numpy as np
+
+from spatialforge.geometry.relations import (
+    ABOVE,
+    BIGGER,
+    IN_FRONT_OF,
+    LEFT_OF,
+    POSITION_MARGIN_M,
+    SHORTER,
+    SMALLER,
+    TALLER,
+    Judgement,
+    Truth,
+    closer_of_two,
+    closer_to_camera,
+    facing_relation,
+    facing_towards,
+    judge_direction,
+    judge_size,
+    object_centric_position,
+)
+from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.registry import register
+from spatialforge.tasks.sampling import combos, shuffled, with_variants
+from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
+
+NO_FRONT = "no_front"
+NO_GRAVITY = "no_gravity"
+BELOW_MIN_DISTANCE = "below_min_distance"
+NO_CLEAR_EXTREME = "no_clear_extreme"
+# Distances and directions between centres closer than SPAR's 0.1 m are not asked: the relative error of a
+# few-centimetre answer is meaningless and its direction is within annotation noise.
+MIN_SEPARATION_M = POSITION_MARGIN_M
+
+
+def _name(obj) -> str:
+    return f"{obj.category} {obj.object_id}"
+
+
+def _reason(j: Judgement) -> str:
+    return j.reason or "within_margin"
+
+
+# ---------------------------------------------------------------- relative direction (qualitative)
+
+DIRECTION_AXES = {
+    # variant: (relation asked, value when TRUE, value when FALSE, phrases, option texts)
+    "left_right": (
+        LEFT_OF,
+        "left",
+        "right",
+        {"left": "to the left of", "right": "to the right of"},
+        {"left": "left", "right": "right"},
+    ),
+    "above_below": (ABOVE, "above", "below", {"above": "above", "below": "below"}, None),
+    "front_behind": (
+        IN_FRONT_OF,
+        "in_front",
+        "behind",
+        {"in_front": "in front of", "behind": "behind"},
+        {"in_front": "in front", "behind": "behind"},
+    ),
+}
+
+
+@register(
+    name="relative_direction",
+    level=2,
+    family="relative_direction",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    variants=tuple(DIRECTION_AXES),
+    definition="Whether A is left/right of, above/below, or in front of/behind B (centres, 0.1 m margin).",
+)
+def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), tuple(DIRECTION_AXES), rng):
+        relation, if_true, if_false, phrases, options = DIRECTION_AXES[variant]
+        box_a, box_b = ctx.boxes_judge[a.object_id], ctx.boxes_judge[b.object_id]
+        j = judge_direction(relation, box_a, box_b, frame=ctx.judge_frame)
+        if j.truth is Truth.AMBIGUOUS:
+            yield _reason(j)
+            continue
+        value = if_true if j.truth is Truth.TRUE else if_false
+        axis = "xyz"[relation.axis]
+        yield Fact(
+            "relative_direction",
+            variant,
+            (Mention("a", a, "target"), Mention("b", b, "anchor")),
+            Category(value, phrases, options),
+            ctx.judge_frame,
+            (
+                f"in {ctx.judge_frame}: {axis}({_name(a)}) = {box_a.center[relation.axis]:.3f} m, "
+                f"{axis}({_name(b)}) = {box_b.center[relation.axis]:.3f} m",
+                f"{relation.name} score = {j.quantity:.3f} m vs margin {j.margin:.2f} m -> {value}",
+            ),
+        )
+
+
+@register(
+    name="relative_direction_vector",
+    level=2,
+    family="relative_direction",
+    requires=("boxes",),
+    formats=("free",),
+    metric="direction_angle",
+    definition="Unit vector from A's centre to B's centre in the camera frame (x right, y down, z forward).",
+)
+def relative_direction_vector(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for a, b in combos(ctx.visible, 2, rng):
+        delta = ctx.boxes_cam[b.object_id].center - ctx.boxes_cam[a.object_id].center  # (3,) m, cam
+        norm = float(np.linalg.norm(delta))
+        if not norm >= MIN_SEPARATION_M:
+            yield BELOW_MIN_DISTANCE
+            continue
+        unit = delta / norm
+        yield Fact(
+            "relative_direction_vector",
+            "",
+            (Mention("a", a, "from"), Mention("b", b, "to")),
+            Vector("unit", (float(unit[0]), float(unit[1]), float(unit[2]))),
+            ctx.cam_frame,
+            (
+                f"centre({_name(b)}) - centre({_name(a)}) in {ctx.cam_frame} = "
+                f"({delta[0]:.3f}, {delta[1]:.3f}, {delta[2]:.3f}) m, length {norm:.3f} m",
+                f"unit vector = ({unit[0]:.4f}, {unit[1]:.4f}, {unit[2]:.4f})",
+            ),
+        )
+
+
+# ---------------------------------------------------------------- relative distance
+
+DISTANCE_VARIANTS = ("euclidean", "horizontal", "vertical", "depth")
+
+
+def _distance(ctx: ViewContext, a, b, variant: str) -> tuple[float, str, str] | str:
+    """(metres, frame, how) of one distance variant between two centres, or a rejection reason."""
+    if variant == "depth":
+        dz = ctx.boxes_cam[b.object_id].center[2] - ctx.boxes_cam[a.object_id].center[2]
+        return abs(float(dz)), ctx.cam_frame, "|dz|"
+    if variant == "euclidean":
+        d = ctx.boxes_cam[b.object_id].center - ctx.boxes_cam[a.object_id].center
+        return float(np.linalg.norm(d)), ctx.cam_frame, "|d|"
+    if not ctx.has_gravity:
+        return NO_GRAVITY
+    d = ctx.boxes_judge[b.object_id].center - ctx.boxes_judge[a.object_id].center  # (3,) m, cam_gravity
+    if variant == "vertical":
+        return abs(float(d[1])), ctx.judge_frame, "|dy| (y along gravity)"
+    return float(np.hypot(d[0], d[2])), ctx.judge_frame, "sqrt(dx^2 + dz^2) (horizontal plane)"
+
+
+@register(
+    name="relative_distance",
+    level=2,
+    family="relative_distance",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="mra",
+    variants=DISTANCE_VARIANTS,
+    definition="Distance between two centres: Euclidean, horizontal, vertical (gravity) or along depth.",
+)
+def relative_distance(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), DISTANCE_VARIANTS, rng):
+        found = _distance(ctx, a, b, variant)
+        if isinstance(found, str):
+            yield found
+            continue
+        value, frame, how = found
+        if not value >= MIN_SEPARATION_M:
+            yield BELOW_MIN_DISTANCE
+            continue
+        yield Fact(
+            "relative_distance",
+            variant,
+            (Mention("a", a, "a"), Mention("b", b, "b")),
+            Quantity("length", value, "mra"),
+            frame,
+            (f"{variant} distance between {_name(a)} and {_name(b)} in {frame}: {how} = {value:.3f} m",),
+        )
+
+
+# ---------------------------------------------------------------- comparisons
+
+OBJECT_SLOTS_2 = {"a": "{a}", "b": "{b}"}
+OBJECT_SLOTS_3 = {"a": "{a}", "b": "{b}", "c": "{c}"}
+
+
+@register(
+    name="closer_of_two",
+    level=2,
+    family="relational_comparison",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    definition="Which of B and C has its centre closer to A's (margin max(0.1 m, 10 %)).",
+)
+def closer_of_two_task(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for anchor, b, c in combos(ctx.visible, 3, rng):
+        box_a, box_b, box_c = (ctx.boxes_cam[o.object_id] for o in (anchor, b, c))
+        j = closer_of_two(box_a, box_b, box_c, frame=ctx.cam_frame)
+        if j.truth is Truth.AMBIGUOUS:
+            yield _reason(j)
+            continue
+        value = "b" if j.truth is Truth.TRUE else "c"
+        d_b = float(np.linalg.norm(box_b.center - box_a.center))
+        d_c = float(np.linalg.norm(box_c.center - box_a.center))
+        yield Fact(
+            "closer_of_two",
+            "",
+            (Mention("a", anchor, "anchor"), Mention("b", b, "option"), Mention("c", c, "option")),
+            Category(value, {"b": "{b}", "c": "{c}"}),
+            ctx.cam_frame,
+            (
+                f"|{_name(b)} - {_name(anchor)}| = {d_b:.3f} m, |{_name(c)} - {_name(anchor)}| = {d_c:.3f} m",
+                f"difference {j.quantity:.3f} m vs margin {j.margin:.3f} m -> {'b' if value == 'b' else 'c'}",
+            ),
+        )
+
+
+EXTREME_VARIANTS = ("nearest", "farthest", "largest", "smallest", "tallest", "shortest", "order_near_far")
+_EXTREME_CRITERIA = {
+    "nearest": frozenset({"nearest", "farthest"}),
+    "farthest": frozenset({"nearest", "farthest"}),
+    "order_near_far": frozenset({"nearest", "farthest"}),
+    "largest": frozenset({"largest", "smallest"}),
+    "smallest": frozenset({"largest", "smallest"}),
+    "tallest": frozenset({"tallest", "shortest"}),
+    "shortest": frozenset({"tallest", "shortest"}),
+}
+
+
+def _beats(ctx: ViewContext, variant: str, x, y) -> Judgement:
+    """Does x beat y on the variant's criterion (nearer to the camera / larger / taller / ...)?"""
+    bx, by = ctx.boxes_cam[x.object_id], ctx.boxes_cam[y.object_id]
+    if variant in ("nearest", "order_near_far"):
+        return closer_to_camera(bx, by, frame=ctx.cam_frame)
+    if variant == "farthest":
+        return closer_to_camera(by, bx, frame=ctx.cam_frame)
+    relation = {"largest": BIGGER, "smallest": SMALLER, "tallest": TALLER, "shortest": SHORTER}[variant]
+    return judge_size(relation, bx, by, frame=ctx.cam_frame)
+
+
+def _ranking(ctx: ViewContext, variant: str, objs) -> list[int] | str:
+    """Indices of objs from best to worst on the criterion when every pairwise comparison is clear."""
+    wins = [0] * len(objs)
+    for i in range(len(objs)):
+        for k in range(i + 1, len(objs)):
+            j = _beats(ctx, variant, objs[i], objs[k])
+            if j.truth is Truth.AMBIGUOUS:
+                return _reason(j)
+            wins[i if j.truth is Truth.TRUE else k] += 1
+    order = sorted(range(len(objs)), key=lambda i: -wins[i])
+    if sorted(wins, reverse=True) != list(range(len(objs) - 1, -1, -1)):
+        return NO_CLEAR_EXTREME  # a cycle cannot happen with these transitive criteria; kept as a guard
+    return order
+
+
+def _criterion_line(ctx: ViewContext, variant: str, obj) -> str:
+    box = ctx.boxes_cam[obj.object_id]
+    if variant in ("nearest", "farthest", "order_near_far"):
+        return f"{_name(obj)}: distance {float(np.linalg.norm(box.center)):.3f} m"
+    if variant in ("largest", "smallest"):
+        return f"{_name(obj)}: volume {box.volume:.4f} m^3"
+    return f"{_name(obj)}: height {box.height:.3f} m"
+
+
+@register(
+    name="extreme_and_order",
+    level=2,
+    family="relational_comparison",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    variants=EXTREME_VARIANTS,
+    definition="Of three objects: nearest/farthest to the camera, largest/smallest, tallest/shortest, or "
+    "their order from nearest to farthest (every pair separated by its relation's margin).",
+)
+def extreme_and_order(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    slots = ("a", "b", "c")
+    for objs, variant in with_variants(combos(ctx.visible, 3, rng), EXTREME_VARIANTS, rng):
+        if variant == "order_near_far":
+            ranking = _ranking(ctx, variant, objs)
+        else:
+            # Only the winner must be clear against both others; the two losers may tie.
+            wins = [all(_beats(ctx, variant, o, p).truth is Truth.TRUE for p in objs if p is not o) for o in objs]
+            ranking = [wins.index(True)] if any(wins) else NO_CLEAR_EXTREME
+        if isinstance(ranking, str):
+            yield ranking
+            continue
+        mentions = tuple(Mention(s, o, "option") for s, o in zip(slots, objs, strict=True))
+        lines = tuple(_criterion_line(ctx, variant, o) for o in objs)
+        if variant == "order_near_far":
+            perms = {"".join(p): ", ".join(f"{{{s}}}" for s in p) for p in permutations(slots)}
+            value = "".join(slots[i] for i in ranking)
+            answer = Category(value, perms)
+        else:
+            value = slots[ranking[0]]
+            answer = Category(value, OBJECT_SLOTS_3)
+        yield Fact(
+            "extreme_and_order",
+            variant,
+            mentions,
+            answer,
+            ctx.cam_frame if variant in ("nearest", "farthest", "order_near_far") else None,
+            (*lines, f"{variant}: {value}"),
+            avoid_criteria=_EXTREME_CRITERIA[variant],
+        )
+
+
+SIZE_COMPARISONS = {"bigger": BIGGER, "smaller": SMALLER, "taller": TALLER, "shorter": SHORTER}
+
+
+@register(
+    name="relative_size",
+    level=2,
+    family="relational_comparison",
+    requires=("boxes",),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    variants=tuple(SIZE_COMPARISONS),
+    definition="Which of two objects is bigger/smaller (box volume) or taller/shorter (height), ratio 1.15.",
+)
+def relative_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), tuple(SIZE_COMPARISONS), rng):
+        j = judge_size(SIZE_COMPARISONS[variant], a.box, b.box, frame="object")
+        if j.truth is Truth.AMBIGUOUS:
+            yield _reason(j)
+            continue
+        value = "a" if j.truth is Truth.TRUE else "b"
+        metric = "volume" if variant in ("bigger", "smaller") else "height"
+        yield Fact(
+            "relative_size",
+            variant,
+            (Mention("a", a, "option"), Mention("b", b, "option")),
+            Category(value, OBJECT_SLOTS_2),
+            None,
+            (f"{metric} ratio {_name(a)} / {_name(b)} = {j.quantity:.3f} vs margin {j.margin:.2f} -> {value}",),
+            avoid_criteria=frozenset({"largest", "smallest"} if metric == "volume" else {"tallest", "shortest"}),
+        )
+
+
+# ---------------------------------------------------------------- orientation relations (need fronts)
+
+FACING_PHRASES = {
+    "same": "the same direction",
+    "opposite": "opposite directions",
+    "perpendicular": "perpendicular directions",
+}
+TOWARDS_PHRASES = {"towards": "facing towards", "not_towards": "not facing towards"}
+
+
+@register(
+    name="orientation_relation",
+    level=2,
+    family="orientation",
+    requires=("boxes", "front"),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    variants=("facing_relation", "facing_towards"),
+    definition="Whether A and B face the same, opposite or perpendicular directions; whether A faces B.",
+)
+def orientation_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), ("facing_relation", "facing_towards"), rng):
+        front_a, front_b = ctx.front_judge(a), ctx.front_judge(b)
+        if front_a is None or (variant == "facing_relation" and front_b is None):
+            yield NO_FRONT
+            continue
+        if variant == "facing_relation":
+            rel = facing_relation(front_a, front_b, frame=ctx.judge_frame)
+            if rel.value is None:
+                yield rel.reason or "within_margin"
+                continue
+            answer = Category(rel.value, FACING_PHRASES)
+            line = f"horizontal angle between the fronts = {rel.angle_deg:.1f} deg -> {rel.value}"
+        else:
+            j = facing_towards(ctx.boxes_judge[a.object_id], front_a, ctx.boxes_judge[b.object_id], frame=ctx.judge_frame)
+            if j.truth is Truth.AMBIGUOUS:
+                yield _reason(j)
+                continue
+            value = "towards" if j.truth is Truth.TRUE else "not_towards"
+            answer = Category(value, TOWARDS_PHRASES)
+            line = f"angle between the front of {_name(a)} and the direction to {_name(b)} = {j.quantity:.1f} deg"
+        yield Fact(
+            "orientation_relation",
+            variant,
+            (Mention("a", a, "a"), Mention("b", b, "b")),
+            answer,
+            ctx.judge_frame,
+            (line,),
+        )
+
+
+CENTRIC_PHRASES = {"front": "in front of", "back": "behind", "left": "to the left of", "right": "to the right of"}
+CENTRIC_OPTIONS = {"front": "in front", "back": "behind", "left": "to the left", "right": "to the right"}
+
+
+@register(
+    name="object_centric_relation",
+    level=2,
+    family="relative_direction",
+    requires=("boxes", "front"),
+    formats=("free", "mcq", "tf"),
+    metric="accuracy",
+    definition="Where B is in A's own frame (A's front, left, back or right), 10-degree gaps at the diagonals.",
+)
+def object_centric_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    for a, b in combos(ctx.visible, 2, rng):
+        front = ctx.front_judge(a)
+        if front is None:
+            yield NO_FRONT
+            continue
+        pos = object_centric_position(
+            ctx.boxes_judge[a.object_id], front, ctx.boxes_judge[b.object_id], frame=f"object:{a.object_id}"
+        )
+        if pos.value is None:
+            yield pos.reason or "within_margin"
+            continue
+        yield Fact(
+            "object_centric_relation",
+            "",
+            (Mention("a", a, "reference_object"), Mention("b", b, "target")),
+            Category(pos.value, CENTRIC_PHRASES, CENTRIC_OPTIONS),
+            f"object:{a.object_id}",
+            (f"direction to {_name(b)} in the frame of {_name(a)}: {pos.angle_deg:.1f} deg -> {pos.value}",),
+        )

@@ -1,0 +1,337 @@
+"""Fact -> QA record(s) in one format: references, template, units, options, true/false pairs (SPEC 3-4).
+
+One function for every task, so every task follows the same rules:
+- Objects are named by `ViewContext.refer` (unique text or a coloured box marker, never an ambiguous name);
+  a fact whose object has no unique reference is rejected as "reference_<reason>".
+- free: a question template, then an answer template around the value in a human unit drawn with
+  SpatialRGPT's probabilities (qa.units); `answer_value` keeps the SI value.
+- mcq: the stem, the options in one of qa.choices.GENERATION_LABEL_STYLES (one drawn per question) and an optional
+  instruction line; numeric distractors lie outside the SpatialRGPT band (0.75-1.25 x) of the truth and of
+  each other (DISTRACTOR_DISTINCT), categorical ones are the relation's other values; the answer's position
+  is uniform. `answer` is the shown label and the option text ("(b) 2.4 meters"); `answer_value` the letter.
+- tf: always a pair from one template and one set of references: the statement with the true value
+  (answer True) and with a wrong value (answer False: the other value of a two-valued relation, a uniformly
+  drawn other value, or a numeric distractor outside the band), so true/false is exactly balanced per
+  predicate in every scene. One fair draw per pair picks the style: a yes_no question answered Yes/No, or a
+  true_false statement in a frame ("True or false: ...") answered True/False.
+
+Records are built as plain dicts in qa.records.qa_to_dict's layout (the JSONL line), not as QARecord
+objects: constructing and checking a frozen dataclass per record would cost more than everything else
+here. The invariants QARecord checks hold by construction, and the tests read every record the registry
+sweep produces back through the strict qa_from_dict.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG, spatialrgpt_success
+from spatialforge.qa.choices import (
+    GENERATION_LABEL_STYLES,
+    ChoiceRefusal,
+    OptionSet,
+    QUANTITY_FORMATS,
+    categorical_options,
+    numeric_distractors,
+    numeric_options,
+)
+from spatialforge.qa.records import QA_SCHEMA_VERSION, qa_id
+from spatialforge.qa.references import ReferenceRefusal
+from spatialforge.qa.units import draw_unit, length_unit_options, volume_unit_options
+from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
+from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.spec import Category, Fact, Quantity, TaskSpec, Vector
+
+# Options of a numeric or many-valued categorical mcq (HiSpatial and SPAR both use four).
+MCQ_OPTIONS = 4
+# A numeric distractor must not be scored correct against the truth, nor the truth against it, under the
+# SpatialRGPT band (0.75 y <= y_hat <= 1.25 y): the widest band of the metrics our numeric tasks use at
+# full credit, and the point where MRA gives at most half credit.
+DISTRACTOR_DISTINCT = spatialrgpt_success
+# Relative tolerance of the position_within metric: |p_hat - p| <= 0.25 |p| (our choice, in line with the
+# SpatialRGPT band for distances; HiSpatial leaves localisation tolerance unstated).
+POSITION_MAX_RELATIVE_ERROR = 0.25
+# Decimals of stored SI values: 0.1 mm for lengths and unit vectors, 1 cm^3 for volumes.
+SI_DECIMALS = {"length": 4, "volume": 6, "unit": 4, "position_m": 4}
+# Decimals shown in vector answers: centimetres for positions, 2 decimals for unit vectors.
+VECTOR_SHOWN_DECIMALS = 2
+
+TF_WORDS = {"yes_no": ("Yes", "No"), "true_false": ("True", "False")}
+
+Rendered = list[dict[str, Any]]
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _fill(template: str, slots: Mapping[str, str]) -> str:
+    return _capitalised(template.format_map(slots))
+
+
+def _pick(items: tuple[Template, ...], rng: random.Random) -> Template:
+    return items[rng.randrange(len(items))]
+
+
+def _unit_for(quantity: Quantity, rng: random.Random) -> str:
+    options = length_unit_options if quantity.kind == "length" else volume_unit_options
+    return draw_unit(rng, options(quantity.si_value))
+
+
+def _shown(quantity: Quantity, unit: str) -> str:
+    fmt, _ = QUANTITY_FORMATS[quantity.kind]
+    return fmt(quantity.si_value, unit).text
+
+
+def _vector_text(vector: Vector) -> str:
+    return "(" + ", ".join(f"{c:.{VECTOR_SHOWN_DECIMALS}f}" for c in vector.components) + ")"
+
+
+def _si(value: float, kind: str) -> float:
+    return round(float(value), SI_DECIMALS[kind]) + 0.0  # + 0.0: no "-0.0" in the data
+
+
+def _tolerance(fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]:
+    """The record's `tolerance`: metric name (bench.metrics / bench.rules) and its parameters, including the
+    answer type a scorer parses the reply as."""
+    if fmt == "mcq":
+        return {"metric": "accuracy", "params": {"answer_type": "choice"}}
+    if fmt == "tf":
+        return {"metric": "accuracy", "params": {"answer_type": "yes_no"}}
+    if isinstance(answer, Quantity):
+        to_unit = "m" if answer.kind == "length" else "none"
+        return {"metric": answer.metric, "params": {"answer_type": "number", "to_unit": to_unit}}
+    if isinstance(answer, Vector):
+        if answer.kind == "unit":
+            return {
+                "metric": "direction_angle",
+                "params": {"answer_type": "vector", "threshold_deg": HISPATIAL_DIRECTION_THRESHOLD_DEG},
+            }
+        return {
+            "metric": "position_within",
+            "params": {"answer_type": "vector", "max_relative_error": POSITION_MAX_RELATIVE_ERROR},
+        }
+    return {"metric": "accuracy", "params": {"answer_type": "category"}}
+
+
+class Renderer:
+    """Renders the facts of one scene; holds what is shared by all its records."""
+
+    def __init__(self, ctx: ViewContext, common: CommonBank) -> None:
+        scene = ctx.scene
+        self.ctx = ctx
+        self.common = common
+        self._base = {
+            "schema_version": QA_SCHEMA_VERSION,
+            "scene_id": scene.scene_id,
+            "capture_id": scene.capture_id,
+            "source": scene.source,
+            "split": scene.split,
+            "license": scene.license,
+        }
+        self._images = [{"path": ctx.view.image_path, "view_id": ctx.view.view_id}]
+
+    # ------------------------------------------------------------------ records
+
+    def _record(
+        self,
+        spec: TaskSpec,
+        fact: Fact,
+        fmt: str,
+        template_id: str,
+        seed: int,
+        question: str,
+        answer: str,
+        answer_value: Any,
+        unit: str | None,
+        choices: list[dict[str, str]],
+        objects: list[dict[str, str]],
+        markers: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        object_ids = [o["object_id"] for o in objects]
+        # The question text and variant tell apart records that share everything else (the two items of a
+        # tf pair; width and height of one object asked with a template that serves both).
+        rec_id = qa_id(self._base["scene_id"], spec.name, template_id, seed, object_ids, f"{fmt}\x1f{question}")
+        return {
+            "schema_version": QA_SCHEMA_VERSION,
+            "id": rec_id,
+            **{k: v for k, v in self._base.items() if k != "schema_version"},
+            "images": self._images,
+            "task": spec.name,
+            "level": spec.level,
+            "difficulty": None,
+            "format": fmt,
+            "question": question,
+            "answer": answer,
+            "answer_value": answer_value,
+            "unit": unit,
+            "choices": choices,
+            "objects": objects,
+            "markers": markers,
+            "frame": fact.frame,
+            "tolerance": _tolerance(fmt, fact.answer),
+            "reasoning": list(fact.reasoning) if fact.reasoning else None,
+            "template_id": template_id,
+            "seed": seed,
+        }
+
+    # ------------------------------------------------------------------ entry point
+
+    def render(
+        self, spec: TaskSpec, bank: TemplateBank, fact: Fact, fmt: str, rng: random.Random, seed: int
+    ) -> Rendered | str:
+        """The record(s) of `fact` in format `fmt` (two for tf), or a rejection reason."""
+        slots: dict[str, str] = {}
+        objects: list[dict[str, str]] = []
+        markers: list[dict[str, Any]] = []
+        used_colours: list[str] = []
+        for m in fact.mentions:
+            ref = self.ctx.refer(m.obj, rng, used_colours, fact.avoid_criteria)
+            if isinstance(ref, ReferenceRefusal):
+                return f"reference_{ref.reason}"
+            slots[m.slot] = ref.text
+            objects.append(
+                {
+                    "object_id": m.obj.object_id,
+                    "source_id": m.obj.source_id,
+                    "category": m.obj.category,
+                    "role": m.role,
+                }
+            )
+            if ref.marker is not None:
+                used_colours.append(ref.marker.colour)
+                markers.append(
+                    {
+                        "kind": ref.marker.kind,
+                        "colour": ref.marker.colour,
+                        "image_index": 0,
+                        "geometry_norm": list(ref.marker.normalized_1000),
+                        "geometry_px": list(ref.marker.pixel),
+                    }
+                )
+        slots.update(fact.slots)
+        args = (spec, bank, fact, rng, seed, slots, objects, markers)
+        try:
+            if fmt == "free":
+                return self._free(*args)
+            if fmt == "mcq":
+                return self._mcq(*args)
+            if fmt == "tf":
+                return self._tf(*args)
+        except ChoiceRefusal as e:
+            return e.reason
+        raise ValueError(f"task {spec.name}: format {fmt!r} is not rendered here")
+
+    # ------------------------------------------------------------------ formats
+
+    def _free(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
+        q = _pick(bank.questions_for("free", fact.variant), rng)
+        a = _pick(bank.answers_for("free", fact.variant), rng)
+        answer = fact.answer
+        if isinstance(answer, Quantity):
+            shown = _shown(answer, _unit_for(answer, rng))
+            value, unit = _si(answer.si_value, answer.kind), answer.si_unit
+        elif isinstance(answer, Vector):
+            shown = _vector_text(answer)
+            value = tuple(_si(c, answer.kind) for c in answer.components)
+            unit = "m" if answer.kind == "position_m" else None
+        else:
+            shown = answer.phrases[answer.value].format_map(slots)
+            value, unit = shown, None
+        template_id = f"{spec.name}/free/{q.id}+{a.id}@{bank.version}"
+        return [
+            self._record(
+                spec,
+                fact,
+                "free",
+                template_id,
+                seed,
+                _fill(q.text, slots),
+                _fill(a.text, {**slots, "value": shown}),
+                list(value) if isinstance(value, tuple) else value,
+                unit,
+                [],
+                objects,
+                markers,
+            )
+        ]
+
+    def _options(self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random) -> OptionSet:
+        if isinstance(answer, Quantity):
+            unit = _unit_for(answer, rng)
+            return numeric_options(answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
+        shown = answer.option_texts or answer.phrases
+        texts = {v: p.format_map(slots) for v, p in shown.items()}
+        others = [t for v, t in texts.items() if v != answer.value]
+        return categorical_options(texts[answer.value], others, min(MCQ_OPTIONS, len(texts)), rng)
+
+    def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
+        if isinstance(fact.answer, Vector):
+            raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
+        q = _pick(bank.questions_for("mcq", fact.variant), rng)
+        options = self._options(fact.answer, slots, rng)
+        style = GENERATION_LABEL_STYLES[rng.randrange(len(GENERATION_LABEL_STYLES))]
+        instruction = self.common.mcq_instructions[rng.randrange(len(self.common.mcq_instructions))]
+        block = "\n".join(f"{style.shown(i)} {c.text}" for i, c in enumerate(options.choices))
+        question = f"{_fill(q.text, slots)}\n{block}" + (f"\n{instruction}" if instruction else "")
+        answer_text = f"{style.shown(options.answer_index)} {options.answer_text}"
+        return [
+            self._record(
+                spec,
+                fact,
+                "mcq",
+                f"{spec.name}/mcq/{q.id}@{bank.version}",
+                seed,
+                question,
+                answer_text,
+                options.answer_value,
+                None,
+                [{"label": c.label, "text": c.text} for c in options.choices],
+                objects,
+                markers,
+            )
+        ]
+
+    def _tf_values(self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random):
+        """(true value text, false value text, extra slots for the true item, for the false item)."""
+        if isinstance(answer, Quantity):
+            unit = _unit_for(answer, rng)
+            (wrong, _), = numeric_distractors(answer.si_value, 1, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
+            return _shown(answer, unit), wrong, {}, {}
+        texts = {v: p.format_map(slots) for v, p in answer.phrases.items()}
+        others = [v for v in texts if v != answer.value]
+        wrong = others[rng.randrange(len(others))]
+        if len(texts) == 2:  # {other}: the value the statement does not assert
+            return texts[answer.value], texts[wrong], {"other": texts[wrong]}, {"other": texts[answer.value]}
+        return texts[answer.value], texts[wrong], {}, {}
+
+    def _tf(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
+        if isinstance(fact.answer, Vector):
+            raise ValueError(f"task {spec.name}: vector answers have no tf rendering")
+        style = "yes_no" if rng.random() < 0.5 else "true_false"
+        q = _pick(bank.questions_for("tf", fact.variant, style), rng)
+        frame = None
+        if style == "true_false":
+            frames = self.common.tf_statement_frames
+            frame = frames[rng.randrange(len(frames))]
+        true_text, false_text, true_extra, false_extra = self._tf_values(fact.answer, slots, rng)
+        template_id = f"{spec.name}/tf/{q.id}@{bank.version}"
+        out = []
+        for truth, value_text, extra in ((True, true_text, true_extra), (False, false_text, false_extra)):
+            text = _fill(q.text, {**slots, **extra, "value": value_text})
+            question = text if frame is None else frame.format(statement=text)
+            word = TF_WORDS[style][0 if truth else 1]
+            out.append(
+                self._record(
+                    spec, fact, "tf", template_id, seed, question, word, truth, None, [], objects, markers
+                )
+            )
+        return out
+
+
+def finite(*values: float) -> bool:
+    """All values are finite numbers (facts with NaN geometry are rejected as degenerate)."""
+    return all(math.isfinite(v) for v in values)

@@ -1,0 +1,133 @@
+"""What a task is (TaskSpec) and what it produces (Fact): a computed spatial fact, not yet put into words.
+
+A task looks at one view of a scene (a `ViewContext`) and yields `Fact`s — "object 3 is 2.41 m from the
+camera", "in the gravity-aligned camera frame, object 1 is left of object 4" — or the name of the reason
+a candidate was rejected (ambiguous within a margin, no front, ...). Turning a fact into question text in
+one format (free / mcq / tf), naming the objects uniquely and drawing distractors is the renderer's job
+(tasks/render.py), the same for every task. So a task is geometry only, and every task gets every
+rendering rule (units, references, option balance, exact true/false balance) for free.
+
+Answers come in three kinds:
+- `Quantity`: a positive SI number (a length in metres or a volume in cubic metres) scored by `metric`.
+- `Category`: one value of a small set; `phrases` maps every value of the set to its text, and may use the
+  fact's object slots ("{b}"), so "which is closer, {b} or {c}?" has the values "b" and "c".
+- `Vector`: three numbers: a unit direction (metric direction_angle) or a position in metres
+  (metric position_within), always in the fact's frame.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from spatialforge.scene.records import Object3D
+
+if TYPE_CHECKING:
+    from spatialforge.tasks.context import ViewContext
+
+# What a task may need from a scene. "boxes": 3D boxes and a camera (every scene has them); "box2d": 2D boxes
+# (every visible object has one by construction); "front": objects with a semantic front; "gravity": a known
+# gravity direction (the task's answer is only meaningful in the gravity-aligned frame); "depth": a depth
+# map or point map for the view; "multi_view": two or more posed views of one scene.
+REQUIREMENTS = ("boxes", "box2d", "front", "gravity", "depth", "multi_view")
+
+QUANTITY_KINDS = ("length", "volume")
+VECTOR_KINDS = ("unit", "position_m")
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A positive SI value: kind "length" (metres) or "volume" (cubic metres); metric scores free answers."""
+
+    kind: str
+    si_value: float
+    metric: str
+
+    @property
+    def si_unit(self) -> str:
+        return {"length": "m", "volume": "m^3"}[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """value: the true value; phrases: every value of the set -> its text in sentences (may contain object
+    slots); option_texts: shorter texts for mcq options ("left" where the sentence says "to the left of"),
+    None to show the phrases."""
+
+    value: str
+    phrases: Mapping[str, str]
+    option_texts: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    """kind "unit": a unit direction; "position_m": a point in metres. Components in the fact's frame."""
+
+    kind: str
+    components: tuple[float, float, float]
+
+
+Answer = Quantity | Category | Vector
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An object named in the question: its template slot ("a", "b", ...) and role in the record."""
+
+    slot: str
+    obj: Object3D
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One computed answer about objects of one view, before rendering.
+
+    variant: which sub-question ("width", "left_right", "euclidean", ...; "" for none), picks templates.
+    frame: the frame the answer was computed in ("cam:<view>", "cam_gravity:<view>", "object:<id>"), None
+        when frame-free (sizes). reasoning: step-by-step trace from the geometry, in SI units.
+    avoid_criteria: reference criteria that would give the answer away ("nearest" in a distance question).
+    slots: extra template slots the task fills (e.g. {"order_word": "nearest to farthest"}).
+    """
+
+    task: str
+    variant: str
+    mentions: tuple[Mention, ...]
+    answer: Answer
+    frame: str | None
+    reasoning: tuple[str, ...] = ()
+    avoid_criteria: frozenset[str] = frozenset()
+    slots: Mapping[str, str] = field(default_factory=dict)
+
+
+# A task yields facts, or a rejection reason (a stable snake_case code) for a candidate it will not ask.
+Candidates = Callable[["ViewContext", random.Random], Iterator["Fact | str"]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One registered task.
+
+    family: the HiSpatial Table 7 weight group it draws from (tasks/registry.py TASK_FAMILY_WEIGHTS).
+    formats: the formats it renders to; metric: how its free-form answers are scored (mcq and tf are
+    scored by accuracy). variants: its sub-questions; every (format, variant) has its own templates.
+    """
+
+    name: str
+    level: int
+    family: str
+    requires: tuple[str, ...]
+    formats: tuple[str, ...]
+    metric: str
+    variants: tuple[str, ...]
+    definition: str
+    candidates: Candidates
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.requires if r not in REQUIREMENTS]
+        if unknown:
+            raise ValueError(f"task {self.name}: unknown requirements {unknown}")
+        if not self.variants:
+            raise ValueError(f"task {self.name}: declare at least one variant ('' for none)")
