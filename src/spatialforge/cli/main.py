@@ -249,5 +249,75 @@ def score(
     )
 
 
+@app.command()
+def tasks() -> None:
+    """List the registered QA tasks: level, family, formats, metric, variants and default weight."""
+    from spatialforge.tasks.registry import TASKS, task_weights
+
+    weights = task_weights()
+    table = Table("task", "level", "family", "formats", "metric", "variants", "weight", title="tasks")
+    for spec in TASKS.values():
+        table.add_row(
+            spec.name,
+            str(spec.level),
+            spec.family,
+            " ".join(spec.formats),
+            spec.metric,
+            " ".join(v for v in spec.variants if v) or "-",
+            f"{100 * weights[spec.name]:.1f}%",
+        )
+    Console().print(table)
+
+
+@app.command()
+def generate(
+    scenes: Path = typer.Option(..., "--scenes", "-s", help="scenes.jsonl (from `spatialforge ingest`)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for data.jsonl, report.json, config.json."),
+    tasks: list[str] = typer.Option(None, "--tasks", "-t", help="Only these tasks (repeatable or comma list)."),
+    formats: list[str] = typer.Option(None, "--formats", help="Only these formats: free, mcq, tf."),
+    seed: int = typer.Option(0, "--seed", help="Global seed; with the scene id and task it keys all randomness."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Processes (the output is identical for any number)."),
+    max_qa_per_scene: int = typer.Option(
+        None, "--max-qa-per-scene", help="Per-scene cap (tf pairs count twice); default 48."
+    ),
+    buckets: int = typer.Option(None, "--buckets", help="Scene-hash buckets (resumable units); default 64."),
+) -> None:
+    """Generate spatial QA from scene records; resumable: run the same command again after a kill."""
+    from spatialforge.engine.generate import DEFAULT_MAX_QA_PER_SCENE, GENERATE_FORMATS, GenerateConfig, run_generate
+    from spatialforge.engine.runner import ConfigMismatchError
+
+    def _split(values: list[str] | None) -> tuple[str, ...]:
+        return tuple(v.strip() for item in values or [] for v in item.split(",") if v.strip())
+
+    try:
+        cfg = GenerateConfig(
+            seed=seed,
+            tasks=_split(tasks),
+            formats=_split(formats) or GENERATE_FORMATS,
+            max_qa_per_scene=max_qa_per_scene or DEFAULT_MAX_QA_PER_SCENE,
+        )
+        with console.status(f"generating QA from {scenes}"):
+            report = run_generate(scenes, output, cfg, workers=workers, n_buckets=buckets)
+    except (ConfigMismatchError, RecordError, KeyError, ValueError, OSError) as e:
+        _fail(e)
+    _print_generate_report(report)
+    console.print(
+        f"{report.records} QA from {report.scenes} scenes in {report.seconds:.2f} s"
+        + (f" ({report.buckets_resumed} of {report.buckets} buckets resumed)" if report.buckets_resumed else "")
+        + f"\ndata: {output / 'data.jsonl'}\nreport: {output / 'report.json'}",
+        soft_wrap=True,
+    )
+
+
+def _print_generate_report(report) -> None:  # noqa: ANN001 - RunReport
+    per_task = report.counts.get("task", {})
+    formats = report.tallies.get("task_format", {})
+    table = Table("task", "QA", "free", "mcq", "tf", "rejected", title="generated QA")
+    for task, n in per_task.items():
+        rejected = sum(v for k, v in report.rejected.items() if k.startswith(f"{task}/"))
+        table.add_row(task, str(n), *(str(formats.get(f"{task}/{f}", 0)) for f in ("free", "mcq", "tf")), str(rejected))
+    Console().print(table)
+
+
 if __name__ == "__main__":
     app()
