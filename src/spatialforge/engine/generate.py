@@ -168,8 +168,8 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
         quota = quotas.get(name, 0)
         if quota == 0:
             continue
-        rng = rng_for(config.seed, scene.scene_id, name)
         seed = seed_for(config.seed, scene.scene_id, name)
+        rng = random.Random(seed)  # = engine.seeds.rng_for(seed, scene_id, task), hashed once
         produced, attempts = 0, 0
         for ctx, item in _round_robin(task, contexts, rng):
             attempts += 1

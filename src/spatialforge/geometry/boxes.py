@@ -28,6 +28,7 @@ Corner order (signs of x, y, z in units of half-size):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linprog
@@ -80,6 +81,12 @@ class OrientedBox3D:
         object.__setattr__(self, "rotation", r)
         object.__setattr__(self, "size", s)
 
+    @cached_property
+    def is_well_formed(self) -> bool:
+        """Finite centre, rotation and size, and every side strictly positive (computed once per box)."""
+        arrays = (self.center, self.rotation, self.size)
+        return all(bool(np.isfinite(x).all()) for x in arrays) and bool((self.size > 0).all())
+
     @property
     def length(self) -> float:
         return float(self.size[0])
@@ -92,10 +99,10 @@ class OrientedBox3D:
     def height(self) -> float:
         return float(self.size[2])
 
-    @property
+    @cached_property
     def volume(self) -> float:
         """m^3."""
-        return float(np.prod(self.size))
+        return float(self.size[0] * self.size[1] * self.size[2])
 
     def corners(self) -> np.ndarray:
         """(8, 3) corners in the box's frame, in the documented order."""

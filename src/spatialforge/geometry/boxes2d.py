@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 
@@ -34,16 +36,18 @@ class Box2D:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
     def is_valid(self) -> bool:
-        v = np.array(self.as_list())
-        return bool(np.all(np.isfinite(v)) and self.width > 0 and self.height > 0)
+        finite = all(math.isfinite(v) for v in (self.x_min, self.y_min, self.x_max, self.y_max))
+        return finite and self.width > 0 and self.height > 0
 
     def clipped(self, width: int, height: int) -> Box2D:
-        """Clip to the image area [-0.5, W - 0.5] x [-0.5, H - 0.5]."""
+        """Clip to the image area [-0.5, W - 0.5] x [-0.5, H - 0.5] (plain floats: called per object per
+        question, where numpy's scalar overhead dominated)."""
+        x_hi, y_hi = width - 0.5, height - 0.5
         return Box2D(
-            float(np.clip(self.x_min, -0.5, width - 0.5)),
-            float(np.clip(self.y_min, -0.5, height - 0.5)),
-            float(np.clip(self.x_max, -0.5, width - 0.5)),
-            float(np.clip(self.y_max, -0.5, height - 0.5)),
+            float(min(max(self.x_min, -0.5), x_hi)),
+            float(min(max(self.y_min, -0.5), y_hi)),
+            float(min(max(self.x_max, -0.5), x_hi)),
+            float(min(max(self.y_max, -0.5), y_hi)),
         )
 
 

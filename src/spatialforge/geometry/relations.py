@@ -157,8 +157,7 @@ def _three_way(score: float, margin: float) -> tuple[Truth, str | None]:
 
 def _box_ok(box: OrientedBox3D) -> bool:
     """Finite centre, rotation and size, and every side strictly positive."""
-    arrays = (box.center, box.rotation, box.size)
-    return all(bool(np.isfinite(x).all()) for x in arrays) and bool((box.size > 0).all())
+    return box.is_well_formed
 
 
 def _degenerate(frame: str, margin: float) -> Judgement:
@@ -221,10 +220,15 @@ def judge_direction(
     return Judgement(truth, score, margin_m, frame, reason)
 
 
-def _compare_distances(
-    d_first: float, d_second: float, frame: str, relative_margin: float, margin_m: float
+def compare_distances(
+    d_first: float,
+    d_second: float,
+    frame: str,
+    relative_margin: float = DISTANCE_RELATIVE_MARGIN,
+    margin_m: float = POSITION_MARGIN_M,
 ) -> Judgement:
-    """TRUE when d_first is shorter than d_second by more than max(relative * larger, absolute)."""
+    """TRUE when d_first is shorter than d_second by more than max(relative * larger, absolute); for callers
+    that already hold the (finite) distances, e.g. every object's distance to the camera."""
     margin = max(relative_margin * max(d_first, d_second), margin_m)
     score = d_second - d_first
     truth, reason = _three_way(score, margin)
@@ -246,7 +250,7 @@ def closer_to_camera(
     if not (_box_ok(a) and _box_ok(b)):
         return _degenerate(frame, margin_m)
     d_a, d_b = float(np.linalg.norm(a.center)), float(np.linalg.norm(b.center))
-    return _compare_distances(d_a, d_b, frame, relative_margin, margin_m)
+    return compare_distances(d_a, d_b, frame, relative_margin, margin_m)
 
 
 def closer_of_two(
@@ -263,7 +267,7 @@ def closer_of_two(
         return _degenerate(frame, margin_m)
     d_b = float(np.linalg.norm(b.center - anchor.center))
     d_c = float(np.linalg.norm(c.center - anchor.center))
-    return _compare_distances(d_b, d_c, frame, relative_margin, margin_m)
+    return compare_distances(d_b, d_c, frame, relative_margin, margin_m)
 
 
 # --- Size relations ---------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def visibility_refusal(scene: Scene, view: View, obj: Object3D) -> ReferenceRefu
     obs = obj.observation(view.view_id)
     if obs is None:
         return ReferenceRefusal("not_visible", f"object {obj.object_id} has no observation in {view.view_id}")
-    center_cam = scene.object_in_camera(obj, view).center  # (3,) m, OpenCV camera frame
+    center_cam = view.center_in_camera(obj.box.center)  # (3,) m, OpenCV camera frame
     if obs.behind_camera or center_cam[2] <= 0.0:
         return ReferenceRefusal("behind_camera", f"object {obj.object_id} centre z = {center_cam[2]:.3f} m")
     if obs.box2d is None or not obs.box2d.is_valid():
@@ -155,7 +155,7 @@ def _u_center(obj: Object3D, view: View) -> float:
 
 def _distance_m(scene: Scene, obj: Object3D, view: View) -> float:
     """Metres: camera-frame Euclidean distance of the 3D box centre."""
-    return float(np.linalg.norm(scene.object_in_camera(obj, view).center))
+    return float(np.linalg.norm(view.center_in_camera(obj.box.center)))
 
 
 def _ratio_apart(ratio: float) -> Callable[[float, float], bool]:
@@ -237,6 +237,7 @@ def box_marker(view: View, obj: Object3D, colour: str) -> ReferenceMarker:
 
 
 def marker_reference(view: View, obj: Object3D, used_colours: Sequence[str]) -> Reference | ReferenceRefusal:
+    """A box-marker reference in the first colour of MARKER_COLOURS not in used_colours."""
     free = [c for c in MARKER_COLOURS if c not in used_colours]
     if not free:
         return ReferenceRefusal("no_free_marker_colour", f"used: {sorted(used_colours)}")
@@ -252,17 +253,25 @@ def reference_options(
     *,
     used_colours: Sequence[str] = (),
     allow_markers: bool = True,
+    visibility: Callable[[Object3D], ReferenceRefusal | None] | None = None,
 ) -> list[Reference] | ReferenceRefusal:
     """Every unique reference to obj in view, or why there is none.
 
     The bare category when it is unique among visible objects; else all clear extremes and ordinals; a box
     marker (first colour of MARKER_COLOURS not in used_colours) only when no text reference exists.
+    visibility: visibility_refusal of an object in this view, if the caller has it cached (QA generation
+    asks for every object of a scene, which would otherwise recompute it for every pair).
     """
-    refusal = visibility_refusal(scene, view, obj)
+    if visibility is None:
+
+        def visibility(o: Object3D) -> ReferenceRefusal | None:
+            return visibility_refusal(scene, view, o)
+
+    refusal = visibility(obj)
     if refusal is not None:
         return refusal
     same = [o for o in scene.objects if o.category == obj.category and o.object_id != obj.object_id]
-    status = [(o, visibility_refusal(scene, view, o)) for o in same]
+    status = [(o, visibility(o)) for o in same]
     visible_same = [o for o, r in status if r is None]
     # Same-category objects that are in view (observed, in front) but cannot be ranked (no box, too small)
     # may still be seen by the viewer, so no text reference is safe; a marker still is.

@@ -14,6 +14,7 @@ Paths in a record are relative to `Scene.asset_root` (POSIX separators) and must
 
 from __future__ import annotations
 
+from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -81,7 +82,16 @@ class View:
         return f"cam:{self.view_id}"
 
     def cam_from_world(self) -> RigidTransform:
+        return self._cam_from_world
+
+    @cached_property
+    def _cam_from_world(self) -> RigidTransform:
+        # Computed once per view: QA generation asks for it per object and question.
         return self.world_from_cam.inverse()
+
+    def center_in_camera(self, center_world: np.ndarray) -> np.ndarray:
+        """(3,) a world point (e.g. a box centre) in this view's camera frame, metres."""
+        return self._cam_from_world.apply(center_world)
 
 
 @dataclass(frozen=True)

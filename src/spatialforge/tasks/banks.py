@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -65,16 +65,30 @@ class TemplateBank:
     version: int
     questions: Mapping[str, tuple[Template, ...]]
     answers: Mapping[str, tuple[Template, ...]]
+    # (kind, format, variant, style) -> matching templates, filled on first use (rendering asks per question).
+    _index: dict[tuple[str, str, str, str | None], tuple[Template, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def questions_for(self, fmt: str, variant: str, style: str | None = None) -> tuple[Template, ...]:
-        return tuple(
-            t
-            for t in self.questions.get(fmt, ())
-            if t.applies_to(variant) and (style is None or t.style == style)
-        )
+        key = ("q", fmt, variant, style)
+        found = self._index.get(key)
+        if found is None:
+            found = tuple(
+                t
+                for t in self.questions.get(fmt, ())
+                if t.applies_to(variant) and (style is None or t.style == style)
+            )
+            self._index[key] = found
+        return found
 
     def answers_for(self, fmt: str, variant: str) -> tuple[Template, ...]:
-        return tuple(t for t in self.answers.get(fmt, ()) if t.applies_to(variant))
+        key = ("a", fmt, variant, None)
+        found = self._index.get(key)
+        if found is None:
+            found = tuple(t for t in self.answers.get(fmt, ()) if t.applies_to(variant))
+            self._index[key] = found
+        return found
 
 
 @dataclass(frozen=True)

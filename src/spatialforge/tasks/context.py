@@ -47,9 +47,14 @@ class ViewContext:
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
 
     @cached_property
+    def _visibility(self) -> dict[str, ReferenceRefusal | None]:
+        """object_id -> why it is not visible in this view (qa.references.visibility_refusal), or None."""
+        return {o.object_id: visibility_refusal(self.scene, self.view, o) for o in self.scene.objects}
+
+    @cached_property
     def visible(self) -> tuple[Object3D, ...]:
-        """Objects visible in this view (qa.references.visibility_refusal), in scene order."""
-        return tuple(o for o in self.scene.objects if visibility_refusal(self.scene, self.view, o) is None)
+        """Objects visible in this view, in scene order."""
+        return tuple(o for o in self.scene.objects if self._visibility[o.object_id] is None)
 
     @cached_property
     def boxes_cam(self) -> dict[str, OrientedBox3D]:
@@ -70,16 +75,19 @@ class ViewContext:
             return None
         return self.boxes_judge[obj.object_id].front_direction()
 
-    def distance_to_camera(self, obj: Object3D) -> float:
-        """Metres, Euclidean, camera centre to box centre."""
-        return float(np.linalg.norm(self.boxes_cam[obj.object_id].center))
+    @cached_property
+    def distances(self) -> dict[str, float]:
+        """object_id -> metres, Euclidean, camera centre to box centre, for visible objects."""
+        return {oid: float(np.linalg.norm(box.center)) for oid, box in self.boxes_cam.items()}
 
     # -------------------------------------------------------------- references
 
     def _options(self, obj: Object3D) -> list[Reference] | ReferenceRefusal:
         cached = self._references.get(obj.object_id)
         if cached is None:
-            cached = reference_options(self.scene, self.view, obj)
+            cached = reference_options(
+                self.scene, self.view, obj, visibility=lambda o: self._visibility[o.object_id]
+            )
             self._references[obj.object_id] = cached
         return cached
 

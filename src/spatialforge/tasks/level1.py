@@ -74,7 +74,7 @@ def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str
 def object_distance_camera(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for obj in shuffled(ctx.visible, rng):
         c = ctx.boxes_cam[obj.object_id].center
-        d = float(np.linalg.norm(c))
+        d = ctx.distances[obj.object_id]
         yield Fact(
             "object_distance_camera",
             "",
@@ -142,7 +142,7 @@ def _size(obj, variant: str) -> tuple[float, str] | str:
     definition="Width, height or length of the object's 3D box (metres) or its volume (cubic metres).",
 )
 def object_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
-    for obj, variant in with_variants(ctx.visible, SIZE_VARIANTS, rng):
+    for (obj,), variant in with_variants(ctx.visible, 1, SIZE_VARIANTS, rng):
         found = _size(obj, variant)
         if isinstance(found, str):
             yield found

@@ -29,7 +29,7 @@ from spatialforge.geometry.relations import (
     Judgement,
     Truth,
     closer_of_two,
-    closer_to_camera,
+    compare_distances,
     facing_relation,
     facing_towards,
     judge_direction,
@@ -91,7 +91,7 @@ DIRECTION_AXES = {
     definition="Whether A is left/right of, above/below, or in front of/behind B (centres, 0.1 m margin).",
 )
 def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
-    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), tuple(DIRECTION_AXES), rng):
+    for (a, b), variant in with_variants(ctx.visible, 2, tuple(DIRECTION_AXES), rng):
         relation, if_true, if_false, phrases, options = DIRECTION_AXES[variant]
         box_a, box_b = ctx.boxes_judge[a.object_id], ctx.boxes_judge[b.object_id]
         j = judge_direction(relation, box_a, box_b, frame=ctx.judge_frame)
@@ -177,7 +177,7 @@ def _distance(ctx: ViewContext, a, b, variant: str) -> tuple[float, str, str] | 
     definition="Distance between two centres: Euclidean, horizontal, vertical (gravity) or along depth.",
 )
 def relative_distance(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
-    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), DISTANCE_VARIANTS, rng):
+    for (a, b), variant in with_variants(ctx.visible, 2, DISTANCE_VARIANTS, rng):
         found = _distance(ctx, a, b, variant)
         if isinstance(found, str):
             yield found
@@ -248,13 +248,12 @@ _EXTREME_CRITERIA = {
 
 def _beats(ctx: ViewContext, variant: str, x, y) -> Judgement:
     """Does x beat y on the variant's criterion (nearer to the camera / larger / taller / ...)?"""
-    bx, by = ctx.boxes_cam[x.object_id], ctx.boxes_cam[y.object_id]
     if variant in ("nearest", "order_near_far"):
-        return closer_to_camera(bx, by, frame=ctx.cam_frame)
+        return compare_distances(ctx.distances[x.object_id], ctx.distances[y.object_id], ctx.cam_frame)
     if variant == "farthest":
-        return closer_to_camera(by, bx, frame=ctx.cam_frame)
+        return compare_distances(ctx.distances[y.object_id], ctx.distances[x.object_id], ctx.cam_frame)
     relation = {"largest": BIGGER, "smallest": SMALLER, "tallest": TALLER, "shortest": SHORTER}[variant]
-    return judge_size(relation, bx, by, frame=ctx.cam_frame)
+    return judge_size(relation, x.box, y.box, frame=ctx.cam_frame)
 
 
 def _ranking(ctx: ViewContext, variant: str, objs) -> list[int] | str:
@@ -275,7 +274,7 @@ def _ranking(ctx: ViewContext, variant: str, objs) -> list[int] | str:
 def _criterion_line(ctx: ViewContext, variant: str, obj) -> str:
     box = ctx.boxes_cam[obj.object_id]
     if variant in ("nearest", "farthest", "order_near_far"):
-        return f"{_name(obj)}: distance {float(np.linalg.norm(box.center)):.3f} m"
+        return f"{_name(obj)}: distance {ctx.distances[obj.object_id]:.3f} m"
     if variant in ("largest", "smallest"):
         return f"{_name(obj)}: volume {box.volume:.4f} m^3"
     return f"{_name(obj)}: height {box.height:.3f} m"
@@ -294,7 +293,7 @@ def _criterion_line(ctx: ViewContext, variant: str, obj) -> str:
 )
 def extreme_and_order(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     slots = ("a", "b", "c")
-    for objs, variant in with_variants(combos(ctx.visible, 3, rng), EXTREME_VARIANTS, rng):
+    for objs, variant in with_variants(ctx.visible, 3, EXTREME_VARIANTS, rng):
         if variant == "order_near_far":
             ranking = _ranking(ctx, variant, objs)
         else:
@@ -338,7 +337,7 @@ SIZE_COMPARISONS = {"bigger": BIGGER, "smaller": SMALLER, "taller": TALLER, "sho
     definition="Which of two objects is bigger/smaller (box volume) or taller/shorter (height), ratio 1.15.",
 )
 def relative_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
-    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), tuple(SIZE_COMPARISONS), rng):
+    for (a, b), variant in with_variants(ctx.visible, 2, tuple(SIZE_COMPARISONS), rng):
         j = judge_size(SIZE_COMPARISONS[variant], a.box, b.box, frame="object")
         if j.truth is Truth.AMBIGUOUS:
             yield _reason(j)
@@ -377,7 +376,7 @@ TOWARDS_PHRASES = {"towards": "facing towards", "not_towards": "not facing towar
     definition="Whether A and B face the same, opposite or perpendicular directions; whether A faces B.",
 )
 def orientation_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
-    for (a, b), variant in with_variants(combos(ctx.visible, 2, rng), ("facing_relation", "facing_towards"), rng):
+    for (a, b), variant in with_variants(ctx.visible, 2, ("facing_relation", "facing_towards"), rng):
         front_a, front_b = ctx.front_judge(a), ctx.front_judge(b)
         if front_a is None or (variant == "facing_relation" and front_b is None):
             yield NO_FRONT

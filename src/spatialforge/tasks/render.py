@@ -28,7 +28,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG, spatialrgpt_success
+from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG
 from spatialforge.qa.choices import (
     GENERATION_LABEL_STYLES,
     ChoiceRefusal,
@@ -50,7 +50,9 @@ MCQ_OPTIONS = 4
 # A numeric distractor must not be scored correct against the truth, nor the truth against it, under the
 # SpatialRGPT band (0.75 y <= y_hat <= 1.25 y): the widest band of the metrics our numeric tasks use at
 # full credit, and the point where MRA gives at most half credit.
-DISTRACTOR_DISTINCT = spatialrgpt_success
+def DISTRACTOR_DISTINCT(pred: float, gold: float) -> bool:  # noqa: N802 - a constant predicate
+    """bench.metrics.spatialrgpt_success without its argument checks (both values are positive here)."""
+    return 0.75 * gold <= pred <= 1.25 * gold
 # Relative tolerance of the position_within metric: |p_hat - p| <= 0.25 |p| (our choice, in line with the
 # SpatialRGPT band for distances; HiSpatial leaves localisation tolerance unstated).
 POSITION_MAX_RELATIVE_ERROR = 0.25

@@ -1,48 +1,73 @@
-"""Which objects a task asks about, in a random order drawn from the task's rng (so the per-scene cap keeps
-a random, reproducible subset rather than the first objects of the file)."""
+"""Which objects a task asks about, in a random order drawn from the task's rng, produced lazily.
+
+A task usually needs only a few candidates per scene (its share of the per-scene cap), so candidates are
+drawn one at a time from a lazily generated random permutation (Fisher-Yates run on demand: one draw per
+candidate, whatever the number of possible candidates) instead of shuffling every combination up front.
+The order is reproducible from the rng and uniform over all permutations.
+"""
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import combinations
 from typing import TypeVar
 
 T = TypeVar("T")
 V = TypeVar("V")
 
-# Above this many combinations, distinct ones are drawn at random instead of enumerated and shuffled.
-MAX_ENUMERATED = 2048
+
+def random_order(n: int, rng: random.Random) -> Iterator[int]:
+    """0..n-1 in uniformly random order, generated lazily (swaps kept in a dict: O(1) per item)."""
+    swapped: dict[int, int] = {}
+    randbelow = rng.randrange
+    for i in range(n):
+        j = i + randbelow(n - i)
+        yield swapped.get(j, j)
+        swapped[j] = swapped.get(i, i)
 
 
-def shuffled(items: Sequence[T], rng: random.Random) -> list[T]:
-    out = list(items)
-    rng.shuffle(out)
-    return out
+def shuffled(items: Sequence[T], rng: random.Random) -> Iterator[T]:
+    """items in random order, lazily."""
+    for i in random_order(len(items), rng):
+        yield items[i]
 
 
-def combos(items: Sequence[T], k: int, rng: random.Random, limit: int = MAX_ENUMERATED) -> list[tuple[T, ...]]:
-    """Distinct k-subsets of items in random order, each in a random internal order (so roles such as "a"
-    and "b" are assigned at random); at most `limit` of them."""
-    n = len(items)
-    if n < k:
-        return []
-    if math.comb(n, k) <= limit:
-        chosen = [tuple(rng.sample(c, k)) for c in combinations(items, k)]
-        rng.shuffle(chosen)
-        return chosen
-    seen: set[frozenset[int]] = set()
-    out: list[tuple[T, ...]] = []
-    while len(out) < limit:
-        idx = rng.sample(range(n), k)
-        key = frozenset(idx)
+# Up to this many k-subsets are listed and permuted lazily; beyond it (e.g. triples of 40+ objects) distinct
+# subsets are drawn by rejection instead, so a crowded scene costs no more than its quota of candidates.
+MAX_LISTED_SUBSETS = 4096
+
+
+def _subsets(n: int, k: int, n_var: int, rng: random.Random) -> Iterator[tuple[tuple[int, ...], int]]:
+    """Distinct (k-subset of range(n), variant index < n_var) pairs in uniformly random order, each subset
+    as a randomly ordered tuple (so roles such as "a" and "b" are assigned at random)."""
+    total = math.comb(n, k) * n_var
+    if total <= MAX_LISTED_SUBSETS:
+        index = list(combinations(range(n), k))
+        for i in random_order(total, rng):
+            chosen = list(index[i // n_var])
+            rng.shuffle(chosen)
+            yield tuple(chosen), i % n_var
+        return
+    seen: set[tuple[frozenset[int], int]] = set()
+    while len(seen) < total:  # callers stop after their quota, long before this is exhausted
+        chosen, variant = tuple(rng.sample(range(n), k)), rng.randrange(n_var)
+        key = (frozenset(chosen), variant)
         if key not in seen:
             seen.add(key)
-            out.append(tuple(items[i] for i in idx))
-    return out
+            yield chosen, variant
 
 
-def with_variants(subjects: Sequence[T], variants: Sequence[V], rng: random.Random) -> list[tuple[T, V]]:
-    """Every (subject, variant) pair in random order."""
-    return shuffled([(s, v) for s in subjects for v in variants], rng)
+def combos(items: Sequence[T], k: int, rng: random.Random) -> Iterator[tuple[T, ...]]:
+    """Distinct k-subsets of items in random order, each in a random internal order, lazily."""
+    for chosen, _ in _subsets(len(items), k, 1, rng):
+        yield tuple(items[j] for j in chosen)
+
+
+def with_variants(
+    items: Sequence[T], k: int, variants: Sequence[V], rng: random.Random
+) -> Iterator[tuple[tuple[T, ...], V]]:
+    """Every (k-subset, variant) pair once, in uniformly random order, lazily."""
+    for chosen, v in _subsets(len(items), k, len(variants), rng):
+        yield tuple(items[j] for j in chosen), variants[v]
