@@ -1,4 +1,4 @@
-"""Template banks: every load rule of tasks/banks.py, and the shipped banks against those rules and our style."""
+"""Template banks: every load rule of tasks/banks.py; the shipped banks against those rules and our style."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def _valid() -> dict[str, Any]:
             "free": [{"id": f"f{i}", "text": f"Free question {i} about {{a}}?"} for i in range(5)],
             "mcq": [{"id": f"m{i}", "text": f"Choice question {i} about {{a}}?"} for i in range(5)],
             "tf": [{"id": f"y{i}", "style": "yes_no", "text": f"Is {{a}} {{value}} ({i})?"} for i in range(3)]
-            + [{"id": f"t{i}", "style": "true_false", "text": f"{{a}} is {{value}} ({i})."} for i in range(3)],
+            + [
+                {"id": f"t{i}", "style": "true_false", "text": f"{{a}} is {{value}} ({i})."} for i in range(3)
+            ],
         },
         "answers": {"free": [{"id": "a1", "text": "{a} is {value}."}]},
     }
@@ -86,7 +88,16 @@ def test_variant_restricted_templates_apply_only_to_their_variants() -> None:
     ]
     data["questions"]["free"].append({"id": "b", "text": "Both {a}?", "variants": ["near", "far"]})
     bank = _parse(data)
-    assert [t.id for t in bank.questions_for("free", "near")] == ["f0", "f1", "f2", "f3", "f4", "n0", "n1", "b"]
+    assert [t.id for t in bank.questions_for("free", "near")] == [
+        "f0",
+        "f1",
+        "f2",
+        "f3",
+        "f4",
+        "n0",
+        "n1",
+        "b",
+    ]
     assert [t.id for t in bank.questions_for("free", "far")] == ["f0", "f1", "f2", "f3", "f4", "b"]
     assert bank.questions["free"][5].variants == ("near",)
 
@@ -202,7 +213,9 @@ def test_duplicate_ids(section: str, fmt: str) -> None:
     _fails(data, f"{section}.{fmt} has duplicate ids")
 
 
-@pytest.mark.parametrize("text", ["{a!r} here?", "{a:>4} here?", "{0} here?", "{} here?", "{a here?", "{a.b}?"])
+@pytest.mark.parametrize(
+    "text", ["{a!r} here?", "{a:>4} here?", "{0} here?", "{} here?", "{a here?", "{a.b}?"]
+)
 def test_malformed_placeholder(text: str) -> None:
     data = _valid()
     data["questions"]["mcq"][4]["text"] = text
@@ -401,7 +414,9 @@ def test_templates_use_only_the_slots_their_facts_fill() -> None:
                     continue
                 names = placeholders(t.text) - {"value"}
                 if "other" in names:
-                    assert two_valued, f"{name}/{variant}: {t.id} uses {{other}} but the answer is not two-valued"
+                    assert two_valued, (
+                        f"{name}/{variant}: {t.id} uses {{other}} but the answer is not two-valued"
+                    )
                     names.discard("other")
                 assert names <= slots, f"{name}/{variant}: {section}.{fmt} {t.id} uses {names - slots}"
 

@@ -23,7 +23,9 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from bisect import bisect_right
+from functools import cache, cached_property
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,18 @@ class TaskPlan:
     formats: tuple[str, ...]
     format_weights: tuple[float, ...]
 
+    @cached_property
+    def cumulative(self) -> tuple[float, ...]:
+        return tuple(accumulate(self.format_weights))
+
+    @cached_property
+    def formats_no_tf(self) -> tuple[str, ...]:
+        return tuple(f for f in self.formats if f != "tf")
+
+    @cached_property
+    def cumulative_no_tf(self) -> tuple[float, ...]:
+        return tuple(accumulate(w for f, w in zip(self.formats, self.format_weights, strict=True) if f != "tf"))
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -119,6 +133,11 @@ def _quotas(plan: Plan, config: GenerateConfig, scene_id: str) -> Counter[str]:
 
 def _round_robin(task: TaskPlan, contexts: Sequence[ViewContext], rng: random.Random) -> Iterator[tuple]:
     """(context, fact-or-reason) from every view's candidates in turn."""
+    if len(contexts) == 1:
+        ctx = contexts[0]
+        for item in task.spec.candidates(ctx, rng):
+            yield ctx, item
+        return
     iterators = [(ctx, task.spec.candidates(ctx, rng)) for ctx in contexts]
     while iterators:
         alive = []
@@ -130,16 +149,20 @@ def _round_robin(task: TaskPlan, contexts: Sequence[ViewContext], rng: random.Ra
         iterators = alive
 
 
-def _draw_format(task: TaskPlan, rng: random.Random, slots_left: int) -> str | None:
-    formats, weights = task.formats, task.format_weights
-    if slots_left < 2 and "tf" in formats:
-        kept = [(f, w) for f, w in zip(formats, weights, strict=True) if f != "tf"]
-        if not kept:
-            return None
-        formats, weights = tuple(f for f, _ in kept), tuple(w for _, w in kept)
+def _draw(formats: tuple[str, ...], cumulative: tuple[float, ...], rng: random.Random) -> str | None:
+    if not formats:
+        return None
     if len(formats) == 1:
         return formats[0]
-    return rng.choices(formats, weights=weights)[0]
+    u = rng.random() * cumulative[-1]
+    return formats[min(bisect_right(cumulative, u), len(formats) - 1)]
+
+
+def _draw_format(task: TaskPlan, rng: random.Random, slots_left: int) -> str | None:
+    """A format by weight; tf (two records) only while two slots of the quota are left."""
+    if slots_left < 2:
+        return _draw(task.formats_no_tf, task.cumulative_no_tf, rng)
+    return _draw(task.formats, task.cumulative, rng)
 
 
 def _tally(tallies: dict[str, Counter[str]], record: dict[str, Any], variant: str) -> None:
@@ -160,6 +183,10 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     quotas = _quotas(plan, config, scene.scene_id)
     records: list[dict[str, Any]] = []
     rejected: Counter[str] = Counter()
+    # A box with NaN/inf or a non-positive side is left out of every question; counted once per scene.
+    degenerate = {o.object_id for ctx in contexts for o in ctx.degenerate}
+    if degenerate:
+        rejected["scene/degenerate_box"] += len(degenerate)
     tallies: dict[str, Counter[str]] = {
         g: Counter() for g in ("task_format", "mcq_answer_letter", "tf_answer", "categorical_answer", "quota")
     }

@@ -53,8 +53,15 @@ class ViewContext:
 
     @cached_property
     def visible(self) -> tuple[Object3D, ...]:
-        """Objects visible in this view, in scene order."""
-        return tuple(o for o in self.scene.objects if self._visibility[o.object_id] is None)
+        """Objects visible in this view with a well-formed box (finite, positive size), in scene order."""
+        return tuple(
+            o for o in self.scene.objects if self._visibility[o.object_id] is None and o.box.is_well_formed
+        )
+
+    @cached_property
+    def degenerate(self) -> tuple[Object3D, ...]:
+        """Objects in view whose box has NaN/inf values or a non-positive side: never asked about."""
+        return tuple(o for o in self.scene.objects if not o.box.is_well_formed)
 
     @cached_property
     def boxes_cam(self) -> dict[str, OrientedBox3D]:
@@ -104,7 +111,11 @@ class ViewContext:
         options = self._options(obj)
         if isinstance(options, ReferenceRefusal):
             return options
-        usable = [r for r in options if r.criterion is None or r.criterion not in avoid_criteria]
+        usable = (
+            [r for r in options if r.criterion is None or r.criterion not in avoid_criteria]
+            if avoid_criteria
+            else options
+        )
         if usable and usable[0].kind != "marker":
-            return usable[rng.randrange(len(usable))]
+            return usable[min(int(rng.random() * len(usable)), len(usable) - 1)]
         return marker_reference(self.view, obj, used_colours)
