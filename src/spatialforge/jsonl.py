@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from spatialforge.errors import RecordError
 
 T = TypeVar("T")
@@ -25,11 +27,24 @@ _ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii
 encode_line: Callable[[Any], str] = _ENCODER.encode
 
 
+def encode_line_fast(record: Any) -> str:
+    """orjson's encoding of a plain dict/list record: about 8x faster than encode_line on QA records, which
+    is a quarter of generation time. orjson writes NaN and infinity as null instead of failing, so only
+    producers that check their numbers are finite may use it (the QA renderer does, tasks/render.py)."""
+    return orjson.dumps(record).decode("utf-8")
+
+
 class JsonlWriter(Generic[T]):
     """Context manager writing records as JSONL through `to_dict`; atomic rename on clean exit."""
 
-    def __init__(self, path: str | Path, to_dict: Callable[[T], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        to_dict: Callable[[T], dict[str, Any]],
+        encode: Callable[[Any], str] = encode_line,
+    ) -> None:
         self.path = Path(path)
+        self.encode = encode
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.to_dict = to_dict
         self.count = 0
@@ -42,7 +57,7 @@ class JsonlWriter(Generic[T]):
 
     def write(self, record: T) -> None:
         assert self._fh is not None, "use the writer as a context manager"
-        self._fh.write(encode_line(self.to_dict(record)) + "\n")
+        self._fh.write(self.encode(self.to_dict(record)) + "\n")
         self.count += 1
 
     def write_all(self, records: Iterable[T]) -> None:

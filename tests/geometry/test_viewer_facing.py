@@ -138,3 +138,10 @@ def test_object_directly_below_the_camera_is_degenerate():
 def test_length_of_front_does_not_matter():
     assert _judge(AHEAD, (0.0, 0.0, -5.0)).value == "towards"
     assert _judge(AHEAD, (3.0, 0.0, 0.0)).angle_deg == pytest.approx(90.0)
+
+
+def test_steep_line_of_sight_still_has_a_facing():
+    # 1.3 m below a camera and only 0.7 m ahead (a table under a downward-looking camera): the line of sight
+    # is 62 deg from horizontal, but its horizontal part still says where the viewer is.
+    assert _judge((0.0, 1.3, 0.7), (0.0, 0.0, -1.0)).value == "towards"
+    assert _judge((0.0, 1.3, 0.7), (0.0, 0.0, 1.0)).value == "away"

@@ -248,5 +248,6 @@ def run_generate(
         workers=workers,
         count_keys=COUNT_KEYS,
         merge=merge,
+        fast_json=True,  # the renderer only writes finite numbers (tasks/render.py)
         **kwargs,
     )

@@ -33,7 +33,7 @@ from typing import Any
 
 from spatialforge.engine.seeds import bucket_of
 from spatialforge.errors import RecordError
-from spatialforge.jsonl import JsonlWriter
+from spatialforge.jsonl import JsonlWriter, encode_line, encode_line_fast
 from spatialforge.scene.io import iter_scene_lines
 from spatialforge.scene.records import Scene
 
@@ -111,7 +111,12 @@ def _config_dict(config: Any) -> Any:
 
 
 def resolved_config(
-    scenes_path: Path, process: str, n_buckets: int, count_keys: Sequence[str], config: Any
+    scenes_path: Path,
+    process: str,
+    n_buckets: int,
+    count_keys: Sequence[str],
+    config: Any,
+    fast_json: bool = False,
 ) -> dict[str, Any]:
     """Everything that decides the output. Workers and merge do not; the scenes file is named by absolute
     path and size (not hashed: that would cost a full pass on every resume)."""
@@ -123,6 +128,7 @@ def resolved_config(
                 "process_scene": process,
                 "n_buckets": n_buckets,
                 "count_keys": list(count_keys),
+                "fast_json": fast_json,
                 "params": _config_dict(config),
             },
             allow_nan=False,
@@ -217,6 +223,7 @@ class _BucketJob:
     process: str
     params: Any
     count_keys: tuple[str, ...]
+    fast_json: bool = False
 
 
 def run_bucket(job: _BucketJob) -> dict[str, Any]:
@@ -228,7 +235,8 @@ def run_bucket(job: _BucketJob) -> dict[str, Any]:
     rejected: Counter[str] = Counter()
     tallies: dict[str, Counter[str]] = {}
     scenes = 0
-    with JsonlWriter(out, lambda r: r) as writer:
+    encode = encode_line_fast if job.fast_json else encode_line
+    with JsonlWriter(out, lambda r: r, encode) as writer:
         for item in iter_scene_lines(split_path(output_dir, job.bucket)):
             if isinstance(item, RecordError):
                 rejected[f"scene_{item.reason}"] += 1
@@ -322,6 +330,7 @@ def run_sharded(
     workers: int = 1,
     count_keys: Sequence[str] = (),
     merge: bool = True,
+    fast_json: bool = False,
 ) -> RunReport:
     """Run `process_scene(scene, config) -> SceneResult` over every scene, bucket by bucket.
 
@@ -332,16 +341,18 @@ def run_sharded(
     count_keys: record fields whose values are counted in the report (e.g. ("task", "level")).
     workers: 1 runs in this process; N > 1 runs buckets in a spawn process pool. Output is identical.
     merge: also write data.jsonl, the bucket files concatenated in bucket order.
+    fast_json: encode records with orjson (jsonl.encode_line_fast); only for process functions whose
+        records hold finite numbers only (orjson writes NaN as null).
     Raises whatever process_scene raises; finished buckets stay finished for the resume.
     """
     start = time.perf_counter()
     scenes_path, output_dir = Path(scenes_path), Path(output_dir)
     process = dotted_path(process_scene)
-    resolved = resolved_config(scenes_path, process, n_buckets, count_keys, config)
+    resolved = resolved_config(scenes_path, process, n_buckets, count_keys, config, fast_json)
     _check_or_save_config(output_dir, resolved)
     split_rejected = split_scenes(scenes_path, output_dir, n_buckets)
     todo = [b for b in range(n_buckets) if not _bucket_done(output_dir, b)]
-    jobs = [_BucketJob(str(output_dir), b, process, config, tuple(count_keys)) for b in todo]
+    jobs = [_BucketJob(str(output_dir), b, process, config, tuple(count_keys), fast_json) for b in todo]
     _run_jobs(jobs, workers)
     markers = [
         json.loads(_marker(bucket_path(output_dir, b)).read_text(encoding="utf-8")) for b in range(n_buckets)

@@ -393,9 +393,14 @@ def facing_relative_to_viewer(
     viewer's right, 180 away, -90 the viewer's left. Sectors as in object_centric_position.
     """
     heading = _horizontal(front)
-    to_camera = _horizontal(-np.asarray(center, dtype=float))
-    if heading is None or to_camera is None:
+    c = np.asarray(center, dtype=float).reshape(-1)
+    # Only the horizontal offset matters for the line of sight: an object seen steeply from above (a table
+    # below a downward-looking camera) still faces towards or away from the viewer; directly below the
+    # camera (horizontal offset under MIN_HORIZONTAL_SEPARATION_M) it has no such direction.
+    offset = -c[list(_HORIZONTAL_AXES)] if c.shape == (3,) and np.isfinite(c).all() else None  # (2,) (x, z)
+    if heading is None or offset is None or float(np.linalg.norm(offset)) < MIN_HORIZONTAL_SEPARATION_M:
         return Categorical(None, math.nan, frame, DEGENERATE)
+    to_camera = offset / float(np.linalg.norm(offset))
     # The viewing ray is -to_camera; in (x, z) coordinates the viewer's right of a ray r = (rx, rz) is (rz, -rx).
     ray = -to_camera
     viewer_right = np.array([ray[1], -ray[0]])  # (2,) (x, z)

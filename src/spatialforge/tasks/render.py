@@ -61,6 +61,8 @@ SI_DECIMALS = {"length": 4, "volume": 6, "unit": 4, "position_m": 4}
 # Decimals shown in vector answers: centimetres for positions, 2 decimals for unit vectors.
 VECTOR_SHOWN_DECIMALS = 2
 
+NON_FINITE_VALUE = "non_finite_or_non_positive_value"
+
 TF_WORDS = {"yes_no": ("Yes", "No"), "true_false": ("True", "False")}
 
 Rendered = list[dict[str, Any]]
@@ -206,6 +208,13 @@ class Renderer:
         self, spec: TaskSpec, bank: TemplateBank, fact: Fact, fmt: str, rng: random.Random, seed: int
     ) -> Rendered | str:
         """The record(s) of `fact` in format `fmt` (two for tf), or a rejection reason."""
+        # Records are encoded with orjson (which would write NaN as null): every number must be finite, and
+        # quantities positive (their distractors are ratios of the truth).
+        answer = fact.answer
+        if isinstance(answer, Quantity) and not (math.isfinite(answer.si_value) and answer.si_value > 0):
+            return NON_FINITE_VALUE
+        if isinstance(answer, Vector) and not all(math.isfinite(c) for c in answer.components):
+            return NON_FINITE_VALUE
         slots: dict[str, str] = {}
         objects: list[dict[str, str]] = []
         markers: list[dict[str, Any]] = []

@@ -1,0 +1,136 @@
+"""QA generation throughput: scenes JSONL in -> QA JSONL written, process start-up included.
+
+Writes N boxes-only scenes (spatialforge.demo.box_scenes: 8 furniture boxes, one level view, exact gravity),
+then times `spatialforge generate` as a fresh subprocess (interpreter start, imports, scene split, generation,
+JSONL write, merge, report) at the shipped default task mix and per-scene cap, one worker; peak memory is the
+child's max RSS. Reports the median of --repeats runs, and an in-process breakdown of where the time goes on
+the same scenes (scene decode, per-view setup, candidate facts, rendering, JSON encoding). Usage:
+
+    python benchmarks/generate_throughput.py --scenes 3000 --repeats 3 \
+        --out benchmarks/results/generate_throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from spatialforge.demo.box_scenes import random_box_scenes
+from spatialforge.engine.generate import GenerateConfig, build_plan
+from spatialforge.jsonl import encode_line_fast
+from spatialforge.scene.codec import scene_from_dict
+from spatialforge.scene.io import write_scenes
+from spatialforge.tasks.banks import load_common
+from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.render import Renderer
+
+
+def run_cli(scenes: Path, out: Path, workers: int) -> tuple[float, int, int]:
+    """(seconds, QA records, child max RSS in KiB) of one `spatialforge generate` subprocess."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "spatialforge.cli.main", "generate", "--scenes", str(scenes), "--output", str(out),
+         "--workers", str(workers)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = json.loads((out / "report.json").read_text())
+    return seconds, report["records"], max(rss, before)
+
+
+def breakdown(scenes_path: Path, limit: int) -> dict[str, float]:
+    """Microseconds per QA record spent in each stage, in-process, on the first `limit` scenes."""
+    lines = scenes_path.read_text().splitlines()[:limit]
+    config = GenerateConfig()
+    plan = build_plan(config)
+    common = load_common()
+    spent: Counter[str] = Counter()
+    n_records = 0
+    for line in lines:
+        t0 = time.perf_counter()
+        scene = scene_from_dict(json.loads(line))
+        t1 = time.perf_counter()
+        ctx = ViewContext(scene, scene.views[0])
+        ctx.boxes_judge, ctx.distances  # noqa: B018 - force the per-view setup here
+        renderer = Renderer(ctx, common)
+        t2 = time.perf_counter()
+        spent["decode"] += t1 - t0
+        spent["view_setup"] += t2 - t1
+        for task in plan.tasks:
+            rng = random.Random(0)
+            candidates = task.spec.candidates(ctx, rng)
+            for _ in range(4):  # a typical quota's worth of candidates per task and scene
+                t3 = time.perf_counter()
+                item = next(candidates, None)
+                t4 = time.perf_counter()
+                spent["candidates"] += t4 - t3
+                if item is None or isinstance(item, str):
+                    continue
+                for fmt in task.formats:
+                    t5 = time.perf_counter()
+                    out = renderer.render(task.spec, task.bank, item, fmt, rng, 0)
+                    t6 = time.perf_counter()
+                    spent["render"] += t6 - t5
+                    if isinstance(out, list):
+                        for record in out:
+                            encode_line_fast(record)
+                        spent["json_encode"] += time.perf_counter() - t6
+                        n_records += len(out)
+    return {k: round(v / n_records * 1e6, 2) for k, v in spent.items()} | {"records": n_records}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", type=int, default=3000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="sf_gen_bench_"))
+    try:
+        scenes_path = tmp / "scenes.jsonl"
+        write_scenes(scenes_path, list(random_box_scenes(args.scenes, seed=0)))
+        runs = []
+        for i in range(args.repeats):
+            out = tmp / f"out{i}"
+            runs.append(run_cli(scenes_path, out, args.workers))
+            shutil.rmtree(out)
+        seconds = statistics.median(r[0] for r in runs)
+        records = runs[0][1]
+        result = {
+            "command": " ".join(["python", *sys.argv]),
+            "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
+            "scenes": args.scenes,
+            "workers": args.workers,
+            "records": records,
+            "qa_per_scene": round(records / args.scenes, 2),
+            "seconds_median": round(seconds, 3),
+            "seconds_all": [round(r[0], 3) for r in runs],
+            "qa_per_second": round(records / seconds, 1),
+            "scenes_per_second": round(args.scenes / seconds, 1),
+            "peak_rss_mib": round(max(r[2] for r in runs) / 1024, 1),
+            "us_per_qa_breakdown": breakdown(scenes_path, min(args.scenes, 500)),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Snapshot of the rendered text: one record per (task, format) on one fixed scene and seed.
+
+The snapshot (tests/tasks/data/snapshots.txt) is what a reviewer reads to see every task's wording; a change
+to a template bank, the renderer or the engine's draws shows up here as a diff. After an intended change,
+regenerate it and review the diff:
+
+    SPATIALFORGE_UPDATE_SNAPSHOTS=1 python -m pytest -q tests/tasks/test_snapshots.py
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+from spatialforge.demo.box_scenes import random_box_scenes
+from spatialforge.engine.generate import GenerateConfig, generate_scene
+from spatialforge.tasks.registry import TASKS
+
+SNAPSHOT = Path(__file__).parent / "data" / "snapshots.txt"
+UPDATE_ENV = "SPATIALFORGE_UPDATE_SNAPSHOTS"
+SEED = 0
+# Scene synthetic_boxes/000000 of random_box_scenes(seed=0): two chairs, two tvs and a cabinet (fronts),
+# a bed, a plant and a box; every task renders in every format it declares.
+(SCENE,) = random_box_scenes(1, seed=0)
+HEADER = (
+    "# Rendered text per (task, format): the first record `spatialforge generate` makes for the task in\n"
+    f"# that format on scene {SCENE.scene_id} (demo.box_scenes.random_box_scenes(1, seed=0)), seed {SEED}.\n"
+    f"# Regenerate: {UPDATE_ENV}=1 python -m pytest -q tests/tasks/test_snapshots.py\n"
+)
+BLOCK_RE = re.compile(r"^=== (\w+) / (\w+) ===$", re.MULTILINE)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.split("\n"))
+
+
+def render_snapshot() -> str:
+    blocks = [HEADER]
+    for name, spec in TASKS.items():
+        for fmt in spec.formats:
+            config = GenerateConfig(seed=SEED, tasks=(name,), formats=(fmt,), max_qa_per_scene=2)
+            records = generate_scene(SCENE, config).records
+            assert records, f"{name}/{fmt}: nothing rendered on {SCENE.scene_id}"
+            r = records[0]
+            blocks.append(
+                f"=== {name} / {fmt} ===\n"
+                f"template: {r['template_id']}\n"
+                f"question:\n{_indent(r['question'])}\n"
+                f"answer:\n{_indent(r['answer'])}\n"
+            )
+    return "\n".join(blocks)
+
+
+def test_snapshot_matches() -> None:
+    text = render_snapshot()
+    if os.environ.get(UPDATE_ENV) == "1":
+        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert SNAPSHOT.exists(), f"no snapshot yet: run with {UPDATE_ENV}=1"
+    expected = SNAPSHOT.read_text(encoding="utf-8")
+    if text != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                "snapshots.txt (saved)",
+                "snapshots.txt (rendered now)",
+            )
+        )
+        raise AssertionError(f"rendered text changed; if intended, rerun with {UPDATE_ENV}=1\n{diff}")
+
+
+def test_snapshot_covers_every_task_and_format() -> None:
+    saved = BLOCK_RE.findall(SNAPSHOT.read_text(encoding="utf-8"))
+    assert saved == [(name, fmt) for name, spec in TASKS.items() for fmt in spec.formats]
