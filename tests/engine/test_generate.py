@@ -83,11 +83,11 @@ def test_registry_sweep_every_task_every_format(
 ) -> None:
     spec = TASKS[name]
     bank = load_bank(spec.name, spec.formats, spec.variants)
-    config = GenerateConfig(tasks=(name,), max_qa_per_scene=80)
+    config = GenerateConfig(tasks=(name,), max_qa_per_scene=40)
     questions: dict[str, set[str]] = defaultdict(set)
     for scene in fixture_scenes + box_scenes[:10]:
         result = generate_scene(scene, config)
-        assert len(result.records) <= 80
+        assert len(result.records) <= 40
         for record in result.records:
             assert qa_to_dict(qa_from_dict(record)) == record
             assert record["task"] == name and record["level"] == spec.level
@@ -173,7 +173,7 @@ def test_crash_then_resume_equals_uninterrupted(
     box_scenes: list[Scene], scenes_path: Path, tmp_path: Path
 ) -> None:
     gen = GenerateConfig(seed=5)
-    # A scene that is neither first nor last of its bucket, in a middle bucket.
+    # A scene of a middle bucket that holds several scenes: earlier buckets finish, this one is torn.
     crash = next(
         s.scene_id
         for s in box_scenes[10:]

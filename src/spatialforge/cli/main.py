@@ -163,7 +163,7 @@ def demo(
         Path("demo_out"), "--output", "-o", help="Folder for everything the demo writes."
     ),
 ) -> None:
-    """Run the main job on the built-in fixture datasets: ingest, validate, check, inspect."""
+    """Run the main job on the built-in fixture datasets: ingest, validate, check, inspect, generate QA."""
     from spatialforge.demo.run import run_demo
 
     with _progress() as progress:
@@ -180,9 +180,33 @@ def demo(
             f"{row.iou_mean:.3f} / {row.iou_min:.3f}" if row.iou_count else "n/a",
         )
     Console().print(table)
+    qa = Table("task", "QA", title=f"spatial QA: {summary.qa_records} records")
+    for name, n in summary.qa_per_task.items():
+        qa.add_row(name, str(n))
+    Console().print(qa)
+    _print_samples(summary.qa_dir / "data.jsonl")
     console.print(
         f"scenes: {summary.scenes_dir}\ninspector PNGs: {summary.inspect_dir}\nreport: {summary.report}"
+        f"\nQA: {summary.qa_dir / 'data.jsonl'} (report: {summary.qa_dir / 'report.json'})"
     )
+
+
+def _print_samples(data: Path, per_format: int = 2) -> None:
+    """A few generated questions per format, to read aloud."""
+    import json
+
+    shown: dict[str, int] = {}
+    with open(data, encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if shown.get(rec["format"], 0) >= per_format:
+                continue
+            shown[rec["format"]] = shown.get(rec["format"], 0) + 1
+            Console().print(
+                f"[bold]{rec['task']}[/bold] ({rec['format']})\n  Q: {escape(rec['question'])}\n"
+                f"  A: {escape(rec['answer'])}",
+                highlight=False,
+            )
 
 
 @app.command()

@@ -55,6 +55,10 @@ class DemoSummary:
     scenes_dir: Path = Path()
     inspect_dir: Path = Path()
     report: Path = Path()
+    qa_dir: Path = Path()
+    qa_records: int = 0
+    qa_per_task: dict[str, int] = field(default_factory=dict)
+    qa_rejected: int = 0
 
 
 def fixtures_root() -> Path:
@@ -73,12 +77,16 @@ def _paint_images(scenes_path: Path) -> None:
 def run_demo(output: Path, progress: Progress | None = None) -> DemoSummary:
     output = Path(output)
     data_dir, scenes_dir, inspect_dir = output / "datasets", output / "scenes", output / "inspect"
-    for d in (data_dir, scenes_dir, inspect_dir):
+    qa_dir = output / "qa"
+    for d in (data_dir, scenes_dir, inspect_dir, qa_dir):
         if d.exists():
             shutil.rmtree(d)
+    for d in (data_dir, scenes_dir, inspect_dir):
         d.mkdir(parents=True)
-    summary = DemoSummary(scenes_dir=scenes_dir, inspect_dir=inspect_dir, report=output / "demo_report.json")
-    task = progress.add_task("demo", total=len(DEMO_SOURCES), note="") if progress else None
+    summary = DemoSummary(
+        scenes_dir=scenes_dir, inspect_dir=inspect_dir, report=output / "demo_report.json", qa_dir=qa_dir
+    )
+    task = progress.add_task("demo", total=len(DEMO_SOURCES) + 1, note="") if progress else None
 
     from spatialforge.inspect import render_scene
 
@@ -108,5 +116,25 @@ def run_demo(output: Path, progress: Progress | None = None) -> DemoSummary:
         )
         if progress is not None and task is not None:
             progress.advance(task)
+    _generate_qa(summary, progress, task)
     summary.report.write_text(json.dumps([asdict(r) for r in summary.rows], indent=2) + "\n")
     return summary
+
+
+def _generate_qa(summary: DemoSummary, progress: Progress | None, task) -> None:  # noqa: ANN001
+    """All ingested scenes -> spatial QA with the default task mix (demo_out/qa/data.jsonl)."""
+    from spatialforge.engine.generate import GenerateConfig, run_generate
+
+    if progress is not None and task is not None:
+        progress.update(task, note="generate QA")
+    all_scenes = summary.scenes_dir / "all_scenes.jsonl"
+    with open(all_scenes, "w", encoding="utf-8") as dst:
+        for row in summary.rows:
+            dst.write((summary.scenes_dir / f"{row.source.replace('/', '_')}.jsonl").read_text(encoding="utf-8"))
+    # Few scenes: a handful of buckets keeps the output folder small; the data does not depend on it.
+    report = run_generate(all_scenes, summary.qa_dir, GenerateConfig(), n_buckets=4)
+    summary.qa_records = report.records
+    summary.qa_per_task = report.counts.get("task", {})
+    summary.qa_rejected = sum(report.rejected.values())
+    if progress is not None and task is not None:
+        progress.advance(task)
