@@ -41,8 +41,8 @@ def run_cli(scenes: Path, out: Path, workers: int) -> tuple[float, int, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "spatialforge.cli.main", "generate", "--scenes", str(scenes), "--output", str(out),
-         "--workers", str(workers)],
+        [sys.executable, "-m", "spatialforge.cli.main", "generate",
+         "--scenes", str(scenes), "--output", str(out), "--workers", str(workers)],
         check=True,
         capture_output=True,
     )  # fmt: skip

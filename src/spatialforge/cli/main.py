@@ -296,18 +296,31 @@ def tasks() -> None:
 @app.command()
 def generate(
     scenes: Path = typer.Option(..., "--scenes", "-s", help="scenes.jsonl (from `spatialforge ingest`)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for data.jsonl, report.json, config.json."),
-    tasks: list[str] = typer.Option(None, "--tasks", "-t", help="Only these tasks (repeatable or comma list)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Folder for data.jsonl, report.json, config.json."
+    ),
+    tasks: list[str] = typer.Option(
+        None, "--tasks", "-t", help="Only these tasks (repeatable or comma list)."
+    ),
     formats: list[str] = typer.Option(None, "--formats", help="Only these formats: free, mcq, tf."),
-    seed: int = typer.Option(0, "--seed", help="Global seed; with the scene id and task it keys all randomness."),
-    workers: int = typer.Option(1, "--workers", "-w", help="Processes (the output is identical for any number)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Global seed; with the scene id and task it keys all randomness."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", help="Processes (the output is identical for any number)."
+    ),
     max_qa_per_scene: int = typer.Option(
         None, "--max-qa-per-scene", help="Per-scene cap (tf pairs count twice); default 48."
     ),
     buckets: int = typer.Option(None, "--buckets", help="Scene-hash buckets (resumable units); default 64."),
 ) -> None:
     """Generate spatial QA from scene records; resumable: run the same command again after a kill."""
-    from spatialforge.engine.generate import DEFAULT_MAX_QA_PER_SCENE, GENERATE_FORMATS, GenerateConfig, run_generate
+    from spatialforge.engine.generate import (
+        DEFAULT_MAX_QA_PER_SCENE,
+        GENERATE_FORMATS,
+        GenerateConfig,
+        run_generate,
+    )
     from spatialforge.engine.runner import ConfigMismatchError
 
     def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -327,7 +340,11 @@ def generate(
     _print_generate_report(report)
     console.print(
         f"{report.records} QA from {report.scenes} scenes in {report.seconds:.2f} s"
-        + (f" ({report.buckets_resumed} of {report.buckets} buckets resumed)" if report.buckets_resumed else "")
+        + (
+            f" ({report.buckets_resumed} of {report.buckets} buckets resumed)"
+            if report.buckets_resumed
+            else ""
+        )
         + f"\ndata: {output / 'data.jsonl'}\nreport: {output / 'report.json'}",
         soft_wrap=True,
     )
@@ -339,7 +356,9 @@ def _print_generate_report(report) -> None:  # noqa: ANN001 - RunReport
     table = Table("task", "QA", "free", "mcq", "tf", "rejected", title="generated QA")
     for task, n in per_task.items():
         rejected = sum(v for k, v in report.rejected.items() if k.startswith(f"{task}/"))
-        table.add_row(task, str(n), *(str(formats.get(f"{task}/{f}", 0)) for f in ("free", "mcq", "tf")), str(rejected))
+        table.add_row(
+            task, str(n), *(str(formats.get(f"{task}/{f}", 0)) for f in ("free", "mcq", "tf")), str(rejected)
+        )
     Console().print(table)
 
 

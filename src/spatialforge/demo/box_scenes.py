@@ -47,7 +47,12 @@ def random_box_scene(index: int, rng: random.Random, n_objects: int = 8) -> Scen
     """Scene `synthetic_boxes/<index>` with up to n_objects visible boxes placed 1.5-9 m ahead."""
     camera = PinholeCamera(FOCAL_PX, FOCAL_PX, (WIDTH - 1) / 2, (HEIGHT - 1) / 2, WIDTH, HEIGHT)
     lv = level_world_from_cam(None)
-    view = View("v0", f"images/{index:06d}.jpg", camera, RigidTransform(lv.rotation, lv.translation, "world", "cam:v0"))
+    view = View(
+        "v0",
+        f"images/{index:06d}.jpg",
+        camera,
+        RigidTransform(lv.rotation, lv.translation, "world", "cam:v0"),
+    )
     cam_from_world = view.cam_from_world()
     objects = []
     for attempt in range(n_objects * 4):

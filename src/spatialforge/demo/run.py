@@ -130,7 +130,8 @@ def _generate_qa(summary: DemoSummary, progress: Progress | None, task) -> None:
     all_scenes = summary.scenes_dir / "all_scenes.jsonl"
     with open(all_scenes, "w", encoding="utf-8") as dst:
         for row in summary.rows:
-            dst.write((summary.scenes_dir / f"{row.source.replace('/', '_')}.jsonl").read_text(encoding="utf-8"))
+            part = summary.scenes_dir / f"{row.source.replace('/', '_')}.jsonl"
+            dst.write(part.read_text(encoding="utf-8"))
     # Few scenes: a handful of buckets keeps the output folder small; the data does not depend on it.
     report = run_generate(all_scenes, summary.qa_dir, GenerateConfig(), n_buckets=4)
     summary.qa_records = report.records

@@ -20,10 +20,10 @@ workers and any order of scenes; runner buckets make the run resumable with iden
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from bisect import bisect_right
 from functools import cache, cached_property
 from itertools import accumulate
 from pathlib import Path
@@ -97,7 +97,9 @@ class TaskPlan:
 
     @cached_property
     def cumulative_no_tf(self) -> tuple[float, ...]:
-        return tuple(accumulate(w for f, w in zip(self.formats, self.format_weights, strict=True) if f != "tf"))
+        return tuple(
+            accumulate(w for f, w in zip(self.formats, self.format_weights, strict=True) if f != "tf")
+        )
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
-
-import numpy as np
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

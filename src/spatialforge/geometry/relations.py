@@ -401,7 +401,7 @@ def facing_relative_to_viewer(
     if heading is None or offset is None or float(np.linalg.norm(offset)) < MIN_HORIZONTAL_SEPARATION_M:
         return Categorical(None, math.nan, frame, DEGENERATE)
     to_camera = offset / float(np.linalg.norm(offset))
-    # The viewing ray is -to_camera; in (x, z) coordinates the viewer's right of a ray r = (rx, rz) is (rz, -rx).
+    # The viewing ray is -to_camera; in (x, z) coordinates the viewer's right of ray (rx, rz) is (rz, -rx).
     ray = -to_camera
     viewer_right = np.array([ray[1], -ray[0]])  # (2,) (x, z)
     angle = math.degrees(math.atan2(float(heading @ viewer_right), float(heading @ to_camera)))

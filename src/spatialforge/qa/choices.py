@@ -276,7 +276,8 @@ def numeric_options(
     quantity: str = "length",
 ) -> OptionSet:
     """k options for a positive quantity (SI units): the truth shown in `unit` and k-1 numeric distractors in
-    the same unit and precision. values: the exact truth for the correct option, shown values for the others."""
+    the same unit and precision. values: the exact truth for the correct option, shown values for the
+    others."""
     _check_k(k)
     distractors = numeric_distractors(truth_m, k - 1, is_correct, unit, rng, quantity)
     fmt, _ = QUANTITY_FORMATS[quantity]

@@ -14,8 +14,8 @@ Paths in a record are relative to `Scene.asset_root` (POSIX separators) and must
 
 from __future__ import annotations
 
-from functools import cached_property
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 

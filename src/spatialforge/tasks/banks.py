@@ -6,7 +6,8 @@ One JSON file per task in tasks/banks/<task>.json:
      "questions": {"free": [{"id": "f1", "text": "How far is {a} from the camera?"}, ...],
                    "mcq":  [{"id": "m1", "text": "How far from the camera is {a}?"}, ...],
                    "tf":   [{"id": "t1", "style": "yes_no", "text": "Is {a} about {value} from the camera?"},
-                            {"id": "t4", "style": "true_false", "text": "{a} is about {value} from the camera."}]},
+                            {"id": "t4", "style": "true_false",
+                             "text": "{a} is about {value} from the camera."}]},
      "answers":   {"free": [{"id": "a1", "text": "{a} is {value} from the camera."}, ...]}}
 
 Slots: the fact's object slots ({a}, {b}, ...: unique references such as "the leftmost chair"), the task's
@@ -129,8 +130,10 @@ def _templates(where: str, field: str, items: Any, variants: Sequence[str], fmt:
     out = []
     for i, item in enumerate(items):
         path = f"{field}[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(
-            item.get("text"), str
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("id"), str)
+            or not isinstance(item.get("text"), str)
         ):
             raise BankError(f"{where}: {path} needs string 'id' and 'text'")
         extra = set(item) - {"id", "text", "variants", "style"}
@@ -156,7 +159,9 @@ def _templates(where: str, field: str, items: Any, variants: Sequence[str], fmt:
     return tuple(out)
 
 
-def parse_bank(where: str, data: Any, task: str, formats: Sequence[str], variants: Sequence[str]) -> TemplateBank:
+def parse_bank(
+    where: str, data: Any, task: str, formats: Sequence[str], variants: Sequence[str]
+) -> TemplateBank:
     """Check and build one task's bank (rules in the module docstring)."""
     if not isinstance(data, dict) or data.get("task") != task:
         raise BankError(f"{where}: 'task' must be {task!r}")
@@ -170,16 +175,20 @@ def parse_bank(where: str, data: Any, task: str, formats: Sequence[str], variant
     if extra:
         raise BankError(f"{where}: unknown keys {sorted(extra)}")
     questions = {
-        fmt: _templates(where, f"questions.{fmt}", questions_raw.get(fmt, []), variants, fmt) for fmt in formats
+        fmt: _templates(where, f"questions.{fmt}", questions_raw.get(fmt, []), variants, fmt)
+        for fmt in formats
     }
-    answers = {fmt: _templates(where, f"answers.{fmt}", items, variants, fmt) for fmt, items in answers_raw.items()}
+    answers = {
+        fmt: _templates(where, f"answers.{fmt}", items, variants, fmt) for fmt, items in answers_raw.items()
+    }
     bank = TemplateBank(task, version, questions, answers)
     for fmt in formats:
         for variant in variants:
             n = len(bank.questions_for(fmt, variant))
             if n < MIN_TEMPLATES:
                 raise BankError(
-                    f"{where}: questions.{fmt} has {n} templates for variant {variant!r}, need {MIN_TEMPLATES}"
+                    f"{where}: questions.{fmt} has {n} templates for variant {variant!r}, "
+                    f"need {MIN_TEMPLATES}"
                 )
             if fmt == "tf":
                 for style in TF_STYLES:
@@ -204,7 +213,9 @@ def load_bank(task: str, formats: tuple[str, ...], variants: tuple[str, ...]) ->
 def load_common() -> CommonBank:
     where, data = _read(COMMON_BANK)
     try:
-        bank = CommonBank(int(data["version"]), tuple(data["mcq_instructions"]), tuple(data["tf_statement_frames"]))
+        bank = CommonBank(
+            int(data["version"]), tuple(data["mcq_instructions"]), tuple(data["tf_statement_frames"])
+        )
     except (KeyError, TypeError, ValueError) as e:
         raise BankError(f"{where}: needs version, mcq_instructions and tf_statement_frames ({e})") from None
     for frame in bank.tf_statement_frames:

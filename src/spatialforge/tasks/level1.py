@@ -118,7 +118,10 @@ def _size(obj, variant: str) -> tuple[float, str] | str:
     if variant == "height":
         return box.height, f"height = box z extent = {box.height:.3f} m"
     if variant == "volume":
-        return box.volume, f"volume = {box.length:.3f} x {box.width:.3f} x {box.height:.3f} = {box.volume:.4f} m^3"
+        return (
+            box.volume,
+            f"volume = {box.length:.3f} x {box.width:.3f} x {box.height:.3f} = {box.volume:.4f} m^3",
+        )
     if obj.has_front:
         value = box.length if variant == "length" else box.width
         axis = "front-to-back (x)" if variant == "length" else "side-to-side (y)"
@@ -149,7 +152,13 @@ def object_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
             continue
         value, line = found
         kind = "volume" if variant == "volume" else "length"
-        avoid = VOLUME_CRITERIA if variant == "volume" else HEIGHT_CRITERIA if variant == "height" else frozenset()
+        avoid = (
+            VOLUME_CRITERIA
+            if variant == "volume"
+            else HEIGHT_CRITERIA
+            if variant == "height"
+            else frozenset()
+        )
         yield Fact(
             "object_size",
             variant,

@@ -38,7 +38,7 @@ from spatialforge.geometry.relations import (
 )
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
-from spatialforge.tasks.sampling import combos, shuffled, with_variants
+from spatialforge.tasks.sampling import combos, with_variants
 from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
 
 NO_FRONT = "no_front"
@@ -298,7 +298,9 @@ def extreme_and_order(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | s
             ranking = _ranking(ctx, variant, objs)
         else:
             # Only the winner must be clear against both others; the two losers may tie.
-            wins = [all(_beats(ctx, variant, o, p).truth is Truth.TRUE for p in objs if p is not o) for o in objs]
+            wins = [
+                all(_beats(ctx, variant, o, p).truth is Truth.TRUE for p in objs if p is not o) for o in objs
+            ]
             ranking = [wins.index(True)] if any(wins) else NO_CLEAR_EXTREME
         if isinstance(ranking, str):
             yield ranking
@@ -350,8 +352,13 @@ def relative_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
             (Mention("a", a, "option"), Mention("b", b, "option")),
             Category(value, OBJECT_SLOTS_2),
             None,
-            (f"{metric} ratio {_name(a)} / {_name(b)} = {j.quantity:.3f} vs margin {j.margin:.2f} -> {value}",),
-            avoid_criteria=frozenset({"largest", "smallest"} if metric == "volume" else {"tallest", "shortest"}),
+            (
+                f"{metric} ratio {_name(a)} / {_name(b)} = {j.quantity:.3f} "
+                f"vs margin {j.margin:.2f} -> {value}",
+            ),
+            avoid_criteria=frozenset(
+                {"largest", "smallest"} if metric == "volume" else {"tallest", "shortest"}
+            ),
         )
 
 
@@ -389,13 +396,18 @@ def orientation_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact 
             answer = Category(rel.value, FACING_PHRASES)
             line = f"horizontal angle between the fronts = {rel.angle_deg:.1f} deg -> {rel.value}"
         else:
-            j = facing_towards(ctx.boxes_judge[a.object_id], front_a, ctx.boxes_judge[b.object_id], frame=ctx.judge_frame)
+            j = facing_towards(
+                ctx.boxes_judge[a.object_id], front_a, ctx.boxes_judge[b.object_id], frame=ctx.judge_frame
+            )
             if j.truth is Truth.AMBIGUOUS:
                 yield _reason(j)
                 continue
             value = "towards" if j.truth is Truth.TRUE else "not_towards"
             answer = Category(value, TOWARDS_PHRASES)
-            line = f"angle between the front of {_name(a)} and the direction to {_name(b)} = {j.quantity:.1f} deg"
+            line = (
+                f"angle between the front of {_name(a)} and the direction to {_name(b)} "
+                f"= {j.quantity:.1f} deg"
+            )
         yield Fact(
             "orientation_relation",
             variant,
@@ -406,7 +418,12 @@ def orientation_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact 
         )
 
 
-CENTRIC_PHRASES = {"front": "in front of", "back": "behind", "left": "to the left of", "right": "to the right of"}
+CENTRIC_PHRASES = {
+    "front": "in front of",
+    "back": "behind",
+    "left": "to the left of",
+    "right": "to the right of",
+}
 CENTRIC_OPTIONS = {"front": "in front", "back": "behind", "left": "to the left", "right": "to the right"}
 
 
@@ -417,7 +434,7 @@ CENTRIC_OPTIONS = {"front": "in front", "back": "behind", "left": "to the left",
     requires=("boxes", "front"),
     formats=("free", "mcq", "tf"),
     metric="accuracy",
-    definition="Where B is in A's own frame (A's front, left, back or right), 10-degree gaps at the diagonals.",
+    definition="Where B is in A's own frame (A's front, left, back or right), 10-degree gaps at diagonals.",
 )
 def object_centric_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for a, b in combos(ctx.visible, 2, rng):

@@ -5,15 +5,16 @@ One function for every task, so every task follows the same rules:
   a fact whose object has no unique reference is rejected as "reference_<reason>".
 - free: a question template, then an answer template around the value in a human unit drawn with
   SpatialRGPT's probabilities (qa.units); `answer_value` keeps the SI value.
-- mcq: the stem, the options in one of qa.choices.GENERATION_LABEL_STYLES (one drawn per question) and an optional
-  instruction line; numeric distractors lie outside the SpatialRGPT band (0.75-1.25 x) of the truth and of
+- mcq: the stem, the options in one of qa.choices.GENERATION_LABEL_STYLES (one drawn per question) and an
+  optional instruction line; numeric distractors lie outside the SpatialRGPT band (0.75-1.25 x) of the truth and of
   each other (DISTRACTOR_DISTINCT), categorical ones are the relation's other values; the answer's position
   is uniform. `answer` is the shown label and the option text ("(b) 2.4 meters"); `answer_value` the letter.
 - tf: always a pair from one template and one set of references: the statement with the true value
   (answer True) and with a wrong value (answer False: the other value of a two-valued relation, a uniformly
   drawn other value, or a numeric distractor outside the band), so true/false is exactly balanced per
   predicate in every scene. One fair draw per pair picks the style: a yes_no question answered Yes/No, or a
-  true_false statement in a frame ("True or false: ...") answered True/False.
+  true_false statement in a frame ("True or false: ...") answered True/False. The two records come in a
+  drawn order (a file read in order does not give the answer away).
 
 Records are built as plain dicts in qa.records.qa_to_dict's layout (the JSONL line), not as QARecord
 objects: constructing and checking a frozen dataclass per record would cost more than everything else
@@ -31,9 +32,9 @@ from typing import Any
 from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG
 from spatialforge.qa.choices import (
     GENERATION_LABEL_STYLES,
+    QUANTITY_FORMATS,
     ChoiceRefusal,
     OptionSet,
-    QUANTITY_FORMATS,
     categorical_options,
     numeric_distractors,
     numeric_options,
@@ -47,12 +48,16 @@ from spatialforge.tasks.spec import Category, Fact, Quantity, TaskSpec, Vector
 
 # Options of a numeric or many-valued categorical mcq (HiSpatial and SPAR both use four).
 MCQ_OPTIONS = 4
+
+
 # A numeric distractor must not be scored correct against the truth, nor the truth against it, under the
 # SpatialRGPT band (0.75 y <= y_hat <= 1.25 y): the widest band of the metrics our numeric tasks use at
 # full credit, and the point where MRA gives at most half credit.
 def DISTRACTOR_DISTINCT(pred: float, gold: float) -> bool:  # noqa: N802 - a constant predicate
     """bench.metrics.spatialrgpt_success without its argument checks (both values are positive here)."""
     return 0.75 * gold <= pred <= 1.25 * gold
+
+
 # Relative tolerance of the position_within metric: |p_hat - p| <= 0.25 |p| (our choice, in line with the
 # SpatialRGPT band for distances; HiSpatial leaves localisation tolerance unstated).
 POSITION_MAX_RELATIVE_ERROR = 0.25
@@ -290,7 +295,9 @@ class Renderer:
             )
         ]
 
-    def _options(self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random) -> OptionSet:
+    def _options(
+        self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random
+    ) -> OptionSet:
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
             return numeric_options(answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
@@ -330,7 +337,9 @@ class Renderer:
         """(true value text, false value text, extra slots for the true item, for the false item)."""
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
-            (wrong, _), = numeric_distractors(answer.si_value, 1, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
+            ((wrong, _),) = numeric_distractors(
+                answer.si_value, 1, DISTRACTOR_DISTINCT, unit, rng, answer.kind
+            )
             return _shown(answer, unit), wrong, {}, {}
         texts = {v: p.format_map(slots) for v, p in answer.phrases.items()}
         others = [v for v in texts if v != answer.value]
@@ -351,7 +360,10 @@ class Renderer:
         true_text, false_text, true_extra, false_extra = self._tf_values(fact.answer, slots, rng)
         template_id = f"{spec.name}/tf/{q.id}@{bank.version}"
         out = []
-        for truth, value_text, extra in ((True, true_text, true_extra), (False, false_text, false_extra)):
+        polarities = [(True, true_text, true_extra), (False, false_text, false_extra)]
+        if rng.random() < 0.5:  # the pair's order is drawn, so position in the file never tells the answer
+            polarities.reverse()
+        for truth, value_text, extra in polarities:
             text = _fill(q.text, {**slots, **extra, "value": value_text})
             question = text if frame is None else frame.format(statement=text)
             word = TF_WORDS[style][0 if truth else 1]
