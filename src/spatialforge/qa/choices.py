@@ -205,11 +205,6 @@ def categorical_options(correct: str, others: Sequence[str], k: int, rng: random
 # ---------------------------------------------------------------- numeric distractors
 
 
-def _distinct(a: float, b: float, is_correct: IsCorrect) -> bool:
-    """Neither value would be scored correct with the other as gold."""
-    return not is_correct(a, b) and not is_correct(b, a)
-
-
 def _draw_ratio(rng: random.Random, band: tuple[float, float]) -> float:
     lo, hi = band
     return math.exp(rng.uniform(math.log(lo), math.log(hi)))
@@ -236,8 +231,13 @@ def _try_distractors(
         for text, exact, rounded in kept:
             if text == shown.text:
                 return None
-            if not all(_distinct(x, y, is_correct) for x in (d, d_shown) for y in (exact, rounded)):
-                return None
+            # Neither value may be scored correct with the other as gold, for drawn and shown x exact and
+            # rounded (unrolled: the inner loop of every numeric option set).
+            for x in (d, d_shown):
+                if is_correct(x, exact) or is_correct(exact, x):
+                    return None
+                if is_correct(x, rounded) or is_correct(rounded, x):
+                    return None
         kept.append((shown.text, d, d_shown))
     return [(text, rounded) for text, _, rounded in kept[1:]]
 
