@@ -361,7 +361,7 @@ def test_filters_that_leave_nothing_or_name_nothing(scenes_path: Path, tmp_path:
         GenerateConfig(formats=())
     with pytest.raises(ValueError, match="max_qa_per_scene"):
         GenerateConfig(max_qa_per_scene=0)
-    with pytest.raises(ValueError, match="weights must be >= 0"):
+    with pytest.raises(ValueError, match="weights must be finite numbers >= 0"):
         GenerateConfig(format_weights=(("free", -1.0), ("mcq", 1.0)))
     # object_location is free-form only: asking it for mcq leaves nothing to generate, before any work.
     with pytest.raises(ValueError, match="no task can render any of the formats"):
@@ -451,3 +451,20 @@ def test_tf_pair_order_is_drawn_not_fixed(box_scenes: list[Scene]) -> None:
     first = [generate_scene(s, config).records[0::2] for s in box_scenes]
     leads = Counter(r["answer_value"] for recs in first for r in recs)
     assert leads[True] > 0.3 * sum(leads.values()) and leads[False] > 0.3 * sum(leads.values())
+
+
+def test_cli_weight_overrides_a_tasks_share(box_scenes: list[Scene], tmp_path: Path) -> None:
+    scenes = tmp_path / "scenes.jsonl"
+    write_scenes(scenes, box_scenes[:6])
+    out = tmp_path / "qa"
+    # relative_distance's weight set to 0: it disappears from the mix; the config records the override.
+    result = _cli(
+        "generate", "--scenes", scenes, "--output", out, "--buckets", "2", "--weight", "relative_distance=0"
+    )
+    assert result.exit_code == 0, result.output
+    assert "relative_distance" not in {r["task"] for r in _lines(out / "data.jsonl")}
+    params = json.loads((out / "config.json").read_text())["params"]
+    assert params["task_weights"] == [["relative_distance", 0.0]]
+    for bad in ("relative_distance", "relative_distance=x", "nope=2", "object_size=-1", "object_size=inf"):
+        result = _cli("generate", "--scenes", scenes, "--output", tmp_path / "bad", "--weight", bad)
+        assert result.exit_code == 2, (bad, result.output)

@@ -313,6 +313,12 @@ def generate(
         None, "--max-qa-per-scene", help="Per-scene cap (tf pairs count twice); default 48."
     ),
     buckets: int = typer.Option(None, "--buckets", help="Scene-hash buckets (resumable units); default 64."),
+    weights: list[str] = typer.Option(
+        None,
+        "--weight",
+        help="task=weight overriding a task's share of the mix (same scale as HiSpatial's Table 7 percents; "
+        "repeatable), e.g. --weight relative_direction=30 --weight object_size=5.",
+    ),
 ) -> None:
     """Generate spatial QA from scene records; resumable: run the same command again after a kill."""
     from spatialforge.engine.generate import (
@@ -332,6 +338,7 @@ def generate(
             tasks=_split(tasks),
             formats=_split(formats) or GENERATE_FORMATS,
             max_qa_per_scene=max_qa_per_scene or DEFAULT_MAX_QA_PER_SCENE,
+            task_weights=_parse_weights(_split(weights)),
         )
         with console.status(f"generating QA from {scenes}"):
             report = run_generate(scenes, output, cfg, workers=workers, n_buckets=buckets)
@@ -348,6 +355,20 @@ def generate(
         + f"\ndata: {output / 'data.jsonl'}\nreport: {output / 'report.json'}",
         soft_wrap=True,
     )
+
+
+def _parse_weights(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """("relative_direction=30", ...) -> (("relative_direction", 30.0), ...); ValueError names a bad item."""
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out.append((name.strip(), float(value)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--weight expects task=number, got {item!r}")
+    return tuple(out)
 
 
 def _print_generate_report(report) -> None:  # noqa: ANN001 - RunReport

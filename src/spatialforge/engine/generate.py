@@ -19,6 +19,7 @@ workers and any order of scenes; runner buckets make the run resumable with iden
 
 from __future__ import annotations
 
+import math
 import random
 from bisect import bisect_right
 from collections import Counter
@@ -75,8 +76,12 @@ class GenerateConfig:
             raise ValueError(f"formats must be a non-empty subset of {GENERATE_FORMATS}, got {self.formats}")
         if self.max_qa_per_scene < 1 or self.max_attempts_per_qa < 1:
             raise ValueError("max_qa_per_scene and max_attempts_per_qa must be >= 1")
-        if any(w < 0 for _, w in (*self.format_weights, *self.family_weights, *self.task_weights)):
-            raise ValueError("weights must be >= 0")
+        if any(
+            not 0 <= w < math.inf for _, w in (*self.format_weights, *self.family_weights, *self.task_weights)
+        ):
+            raise ValueError("weights must be finite numbers >= 0")
+        for name, _ in self.task_weights:
+            get_task(name)
 
 
 @dataclass(frozen=True)

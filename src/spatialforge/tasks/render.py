@@ -6,9 +6,10 @@ One function for every task, so every task follows the same rules:
 - free: a question template, then an answer template around the value in a human unit drawn with
   SpatialRGPT's probabilities (qa.units); `answer_value` keeps the SI value.
 - mcq: the stem, the options in one of qa.choices.GENERATION_LABEL_STYLES (one drawn per question) and an
-  optional instruction line; numeric distractors lie outside the SpatialRGPT band (0.75-1.25 x) of the truth and of
-  each other (DISTRACTOR_DISTINCT), categorical ones are the relation's other values; the answer's position
-  is uniform. `answer` is the shown label and the option text ("(b) 2.4 meters"); `answer_value` the letter.
+  optional instruction line; numeric distractors lie outside the SpatialRGPT band (0.75-1.25 x) of the
+  truth and of each other (DISTRACTOR_DISTINCT), categorical ones are the relation's other values; the
+  answer's position is uniform. `answer` is the shown label and the option text ("(b) 2.4 meters");
+  `answer_value` the letter.
 - tf: always a pair from one template and one set of references: the statement with the true value
   (answer True) and with a wrong value (answer False: the other value of a two-valued relation, a uniformly
   drawn other value, or a numeric distractor outside the band), so true/false is exactly balanced per
