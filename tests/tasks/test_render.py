@@ -613,12 +613,6 @@ def test_free_length_units_follow_spatialrgpt_buckets() -> None:
 # ---------------------------------------------------------------- scoring a record with its own tolerance
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library issue: free volume answers are shown in liters / cubic feet but the record's tolerance "
-    "says to_unit='none', so parse_number on the record's own answer gives 25.3 (liters) against an "
-    "answer_value of 0.0253 m^3 (tasks/render.py _tolerance)",
-)
 def test_free_volume_answer_reads_back_with_its_own_tolerance() -> None:
     ctx = _ctx(UNIQUE)
     box = UNIQUE.objects[5]

@@ -14,7 +14,6 @@ from typing import Any
 from spatialforge.bench import metrics
 from spatialforge.bench.items import ItemDecision, PredictionItem
 from spatialforge.bench.parsers import (
-    UNIT_TO_M,
     Parsed,
     parse_choice,
     parse_clock,
@@ -24,6 +23,7 @@ from spatialforge.bench.parsers import (
     parse_view_change,
     parse_yes_no,
 )
+from spatialforge.bench.parsers.units import convert
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _gold_number(item: PredictionItem, rule: ScoringRule) -> float:
     number = float(value)
     if item.gold_unit is not None:
         to_unit = rule.parse.get("to_unit", "m")
-        number = number * UNIT_TO_M[item.gold_unit] / UNIT_TO_M[to_unit]
+        number = convert(number, item.gold_unit, to_unit)  # length, area or volume; refuses mixing them
     if not math.isfinite(number):
         raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not finite")
     return number

@@ -10,7 +10,7 @@ Precision (half of the last shown digit is the largest rounding error, `Rendered
   metres: 2 decimals; feet: 1 decimal. Worst case 1.5 cm (feet), i.e. <= 0.5 % above 3 m.
 - areas and volumes: 3 significant figures (relative error <= 0.5 %); angles: integer degrees.
 Text uses US spellings as SpatialRGPT does ("meters", "feet"); every form reads back with
-bench.parsers.parse_number (lengths to metres; areas, volumes and degrees with to_unit="none").
+bench.parsers.parse_number (lengths to_unit "m", areas "m^2", volumes "m^3"; degrees with to_unit="none").
 
 Randomness is passed in (numpy Generator or random.Random); nothing here touches global state.
 """

@@ -118,7 +118,7 @@ def _tolerance(fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]
     if fmt == "tf":
         return {"metric": "accuracy", "params": {"answer_type": "yes_no"}}
     if isinstance(answer, Quantity):
-        to_unit = "m" if answer.kind == "length" else "none"
+        to_unit = answer.si_unit  # "m" or "m^3": the parser converts litres and cubic feet
         return {"metric": answer.metric, "params": {"answer_type": "number", "to_unit": to_unit}}
     if isinstance(answer, Vector):
         if answer.kind == "unit":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # Bump on ANY behaviour change of any parser: scores are only comparable under the same parser version, and
 # every score report carries it (SPEC section 5: "Parsers are versioned with the metric").
-PARSER_VERSION = "1.0.0"
+PARSER_VERSION = "1.1.0"
 
 OK = "ok"
 AMBIGUOUS = "ambiguous"  # the reply commits to more than one answer ("A or C", "2 or 3 m", "yes and no")

@@ -1,4 +1,5 @@
-"""Numeric replies -> a float in the requested unit (metres by default), or a reason why there is none.
+"""Numeric replies -> a float in the requested unit (metres by default; areas in m^2 and volumes in m^3 on
+request), or a reason why there is none.
 
 Which number ("pick"). Benchmarks disagree, so the caller chooses; the conventions of the released scorers:
 - VSI-Bench (lmms_eval/tasks/vsibench/utils.py, `fuzzy_matching` + `to_float`): the FIRST whitespace-separated
@@ -21,6 +22,9 @@ What is read:
   hundreds, "a dozen", "... and a half", and "a"/"an"/"half a" before a unit word ("about a metre");
 - units: m, cm, mm, km, in, ft, yd in their usual spellings (units.UNIT_ALIASES), ' and " as feet / inches;
   "in" counts as inches only where it cannot be the preposition (end of sentence, "30 in wide");
+- area units (since 1.1.0): squares of those lengths, "square meters", "sq m", "sq. ft", "sqft", "m^2", "m2",
+  "m\u00b2", "ft\u00b2", "meters squared" ...; volume units: cubes, "cubic feet", "cu ft", "m^3", "m\u00b3",
+  "feet cubed", "liters" / "litres" / "l", "milliliters" / "ml", "cc" (units.AREA_ALIASES, VOLUME_ALIASES);
 - compounds "5 feet 3 inches", 5'3", "1 m 20 cm" -> one length; ranges "2-3 m", "2 to 3 m", "between 2 and
   3 meters" -> their mean (ranges="mean") or status "ambiguous" (ranges="reject"); alternatives "2 or 3 m" are
   always "ambiguous".
@@ -30,10 +34,14 @@ What is not a number of the answer (skipped):
   numbers before "%", "o'clock";
 - list markers "1." / "2)" at the start of lines, when the reply has at least two such lines;
 - coordinate tuples "(120, 340)" / "[0.2, -0.5, 0.8]" (two or more comma-separated numbers in brackets).
-Units: when to_unit is a length unit, numbers that carry a unit win over bare numbers; if no number in the
-answer carries a unit, default_unit is used when given, else the reply is "invalid" (detail "no unit") - a
-bare number is never silently taken as metres. to_unit="none" is for unit-less quantities (counts, degrees,
-areas): the number is returned as written, a written unit is ignored (still reported in Parsed.unit).
+Units: when to_unit is a length (area, volume) unit, numbers that carry a unit of that dimension win over bare
+numbers; numbers whose unit has another dimension are never converted and never answer ("3 meters" asked in
+m^3, "20 liters" asked in m); if no number in the answer carries a fitting unit, default_unit (which must have
+to_unit's dimension) is applied to the bare numbers when given, else the reply is "invalid" (detail "no unit",
+or "wrong unit" when the only numbers with a unit have another dimension) - a bare number is never silently
+taken as metres, square metres or cubic metres. A range or "or" never joins two numbers of different
+dimensions. to_unit="none" is for unit-less quantities (counts, degrees): the number is returned as written, a
+written unit of any dimension is ignored (still reported in Parsed.unit).
 Where: an explicit answer statement (text.answer_spans: tags, "final answer", "the answer is", "Answer:") is
 read first, its last occurrence; the whole reply only when it has none or it holds no usable number.
 Refusals: a reply is a "refusal" only when it has a refusal phrase AND no usable number; "I can't be exact,
@@ -51,22 +59,36 @@ from spatialforge.bench.parsers.base import AMBIGUOUS, INVALID, NO_ANSWER, OK, R
 from spatialforge.bench.parsers.numwords import NUMBER_WORDS_PATTERN, SMALL_WORDS, number_words_value
 from spatialforge.bench.parsers.text import final_answer_segments, is_refusal, prepare_reply
 from spatialforge.bench.parsers.units import (
+    DIMENSION_NAME,
     NO_UNIT,
+    QUANTITY_ALIASES,
     UNIT_ALIASES,
     UNIT_WORDS,
-    canonical_unit,
+    canonical_quantity_unit,
     check_to_unit,
     convert,
+    dimension,
 )
 
 PICKS = ("first", "last")
 RANGE_MODES = ("mean", "reject")
 
 _EXPONENT = r"e[-+]?\d+|\s*x\s*10\s*\^\s*[-+]?\d+"
-_WORD_UNITS = "|".join(
-    sorted((alias for alias in UNIT_ALIASES if alias[0].isalpha() and alias != "in"), key=len, reverse=True)
-)
-_UNIT_WORDS = "|".join(sorted(UNIT_WORDS, key=len, reverse=True))
+
+
+def _alias_pattern(alias: str) -> str:
+    """Regex for a written unit: words may be separated by spaces or a full stop ("sq. ft", "sq.ft")."""
+    if alias == "l":
+        return r"l(?![-'])"  # litres, but not "2 l-shaped" / "3 l's"
+    return r"(?:\.\s*|\s+)".join(re.escape(part) for part in alias.split())
+
+
+def _alternation(aliases: list[str]) -> str:
+    return "|".join(_alias_pattern(alias) for alias in sorted(aliases, key=len, reverse=True))
+
+
+_WORD_UNITS = _alternation([alias for alias in QUANTITY_ALIASES if alias[0].isalpha() and alias != "in"])
+_UNIT_WORDS = _alternation(list(UNIT_WORDS))
 # Bare "in" is inches only where it cannot start a prepositional phrase.
 _INCH_IN = (
     r"in(?=\.|\s*(?:$|[,;:)\]!?\n])|\s+(?:tall|wide|long|high|deep|thick|away|apart|across"
@@ -83,7 +105,7 @@ _ARTICLE_TOKEN_RE = re.compile(
 # The word patterns only run when the reply has a word that can start them (a set lookup is far cheaper).
 _NUMBER_WORD_TRIGGERS = frozenset(SMALL_WORDS) | {"hundred", "dozen"}
 _ARTICLES = frozenset({"a", "an"})
-_UNIT_WORD_SET = frozenset(UNIT_WORDS)
+_UNIT_WORD_SET = frozenset(alias.split()[0] for alias in UNIT_WORDS)  # first words: "cubic", "liters"
 _TO_SPACES = str.maketrans(dict.fromkeys(string.punctuation + "\n\t\r", " "))
 _REFERENCE_RE = re.compile(
     r"(?:\b(?:image|img|picture|photo|frame|view|region|object|obj|option|choice|step|figure|fig|camera|cam"
@@ -121,7 +143,7 @@ class _Candidate(NamedTuple):
 
 def _token_unit(match: re.Match[str], reply: str, start: int) -> str | None:
     if match["unit"] is not None:
-        return canonical_unit(match["unit"])
+        return canonical_quantity_unit(match["unit"])
     quote = match["quote"]
     if quote is None:
         return None
@@ -196,6 +218,10 @@ def _pair(first: _Token, second: _Token, kind: str) -> _Candidate:
     return _Candidate(kind, low, second.value, unit, unit)
 
 
+def _same_dimension(first: _Token, second: _Token) -> bool:
+    return first.unit is None or second.unit is None or dimension(first.unit) == dimension(second.unit)
+
+
 def _candidates(reply: str) -> list[_Candidate]:
     """Numbers of the reply in order, with ranges, alternatives and compound lengths merged."""
     tokens = _tokens(reply)
@@ -212,14 +238,18 @@ def _candidates(reply: str) -> list[_Candidate]:
                 out.append(_Candidate("single", value, value, tok.unit, f"{tok.unit}+{nxt.unit}"))
                 i += 2
                 continue
-            if _RANGE_GAP_RE.fullmatch(reply, gap_start, gap_end) or (
-                _AND_GAP_RE.fullmatch(reply, gap_start, gap_end)
-                and _BETWEEN_RE.search(reply, max(0, tok.start - _BETWEEN_LOOKBACK), tok.start)
+            pairable = _same_dimension(tok, nxt)  # "2 m to 3 m^2" is two numbers, not a range
+            if pairable and (
+                _RANGE_GAP_RE.fullmatch(reply, gap_start, gap_end)
+                or (
+                    _AND_GAP_RE.fullmatch(reply, gap_start, gap_end)
+                    and _BETWEEN_RE.search(reply, max(0, tok.start - _BETWEEN_LOOKBACK), tok.start)
+                )
             ):
                 out.append(_pair(tok, nxt, "range"))
                 i += 2
                 continue
-            if _OR_GAP_RE.fullmatch(reply, gap_start, gap_end):
+            if pairable and _OR_GAP_RE.fullmatch(reply, gap_start, gap_end):
                 out.append(_pair(tok, nxt, "alternatives"))
                 i += 2
                 continue
@@ -234,11 +264,17 @@ def _usable(cands: list[_Candidate], to_unit: str, default_unit: str | None) -> 
         return [], "no number"
     if to_unit == NO_UNIT:
         return cands, ""
-    with_unit = [c for c in cands if c.unit is not None]
-    if with_unit:
-        return with_unit, ""
-    if default_unit is not None:
-        return [c._replace(unit=default_unit) for c in cands], f"default unit {default_unit}"
+    wanted = dimension(to_unit)
+    fitting = [c for c in cands if c.unit is not None and dimension(c.unit) == wanted]
+    if fitting:
+        return fitting, ""
+    bare = [c for c in cands if c.unit is None]
+    if bare and default_unit is not None:
+        return [c._replace(unit=default_unit) for c in bare], f"default unit {default_unit}"
+    other = [c for c in cands if c.unit is not None]  # units of another dimension are never converted
+    if other:
+        c = other[-1]
+        return [], f"wrong unit: {c.written} is not a {DIMENSION_NAME[wanted]} (read {c.high:g} {c.written})"
     return [], f"no unit (read {cands[-1].high:g})"
 
 
@@ -267,19 +303,22 @@ def parse_number(
 ) -> Parsed:
     """The number a reply answers with, converted to `to_unit` (see the module docstring for the rules).
 
-    pick: "first" | "last" number of the answer; default_unit: unit for bare numbers (None: bare numbers are
-    "invalid" when to_unit is a length); to_unit: "m", "cm", "mm", "km", "in", "ft", "yd" or "none";
-    ranges: "mean" | "reject".
+    pick: "first" | "last" number of the answer; default_unit: unit for bare numbers, of the same dimension as
+    to_unit (None: bare numbers are "invalid" unless to_unit is "none"); to_unit: a length "m", "cm", "mm",
+    "km", "in", "ft", "yd", an area "m^2" (or "cm^2", "mm^2", "km^2", "sq in", "sq ft", "sq yd"), a volume
+    "m^3" (or "cm^3", "mm^3", "L", "mL", "cu in", "cu ft", "cu yd"), or "none"; ranges: "mean" | "reject".
     """
     if pick not in PICKS:
         raise ValueError(f"pick must be one of {PICKS}, got {pick!r}")
     if ranges not in RANGE_MODES:
         raise ValueError(f"ranges must be one of {RANGE_MODES}, got {ranges!r}")
-    check_to_unit(to_unit, allow_none=True)
+    check_to_unit(to_unit, allow_none=True, lengths_only=False)
     if default_unit is not None:
-        canonical = canonical_unit(default_unit)
+        canonical = canonical_quantity_unit(default_unit)
         if canonical is None:
-            raise ValueError(f"default_unit must be a length unit, got {default_unit!r}")
+            raise ValueError(f"default_unit must be a length, area or volume unit, got {default_unit!r}")
+        if to_unit != NO_UNIT and dimension(canonical) != dimension(to_unit):
+            raise ValueError(f"default_unit {default_unit!r} does not fit to_unit {to_unit!r}")
         default_unit = canonical
     reply = prepare_reply(text)
     if isinstance(reply, Parsed):
@@ -292,6 +331,6 @@ def parse_number(
     if not usable:
         if is_refusal(reply):
             return failed(REFUSAL, "refusal")
-        return failed(INVALID if why.startswith("no unit") else NO_ANSWER, why)
+        return failed(INVALID if why.startswith(("no unit", "wrong unit")) else NO_ANSWER, why)
     cand = usable[0] if pick == "first" else usable[-1]
     return _finish(cand, to_unit, ranges, why)

@@ -6,12 +6,13 @@ and Q-Spatial's evaluator uses in centimetres (andrewliao11/Q-Spatial-Bench-code
 examples/evaluate_success_rate.ipynb: m 100, cm 1, ft 30.48, in 2.54, mm 0.1).
 
 Areas (to m^2) and volumes (to m^3) are the squares and cubes of those exact length factors (sq ft =
-0.3048^2 m^2, cu ft = 0.3048^3 m^3), plus litres by definition (1 L = 0.001 m^3, 1 mL = 1 cm^3). Canonical
-symbols: areas "m^2", "cm^2", "mm^2", "km^2", "sq in", "sq ft", "sq yd"; volumes "m^3", "cm^3", "mm^3", "L",
-"mL", "cu in", "cu ft", "cu yd" (the symbols qa.units renders: "m^2", "sq ft", "m^3", "L", "cu ft"). Spellings:
-"square meters" / "sq m" / "sq. m" / "sqm" / "m^2" / "m^{2}" / "m2" / "m²" / "meters squared", "cubic feet" /
-"cu ft" / "cuft" / "ft^3" / "ft³" / "feet cubed", "liters" / "litres" / "l", "milliliters" / "ml", "cc"
-(= cm^3), and the same for every length unit (UNIT_ALIASES, QUANTITY_ALIASES).
+0.3048^2 m^2, cu ft = 0.3048^3 m^3), plus litres by definition (1 L = 0.001 m^3, 1 mL = 1 cm^3).
+Canonical symbols: areas "m^2", "cm^2", "mm^2", "km^2", "sq in", "sq ft", "sq yd"; volumes "m^3", "cm^3",
+"mm^3", "L", "mL", "cu in", "cu ft", "cu yd" (qa.units renders "m^2", "sq ft", "m^3", "L", "cu ft").
+Spellings: "square meters" / "sq m" / "sq. m" / "sqm" / "m^2" / "m^{2}" / "m2" / "m" + superscript two
+(U+00B2) / "meters squared"; "cubic feet" / "cu ft" / "cuft" / "ft^3" / "ft" + superscript three (U+00B3) /
+"feet cubed"; "liters" / "litres" / "l"; "milliliters" / "ml"; "cc" (= cm^3); and the same for every length
+unit (UNIT_ALIASES, QUANTITY_ALIASES).
 
 `canonical_unit` and UNIT_TO_M stay length-only (Q-Spatial and view-change replies are lengths);
 `canonical_quantity_unit`, `dimension` and `convert` know all three dimensions.
@@ -86,7 +87,9 @@ UNIT_ALIASES: Mapping[str, str] = MappingProxyType(
 )
 
 
-def _power_aliases(power: int, of: Mapping[str, str | None], word: str, abbreviation: str, suffix: str) -> dict:
+def _power_aliases(
+    power: int, of: Mapping[str, str | None], word: str, abbreviation: str, suffix: str
+) -> dict[str, str]:
     """Spellings of the squares (power 2) or cubes (power 3) of the length units."""
     superscript = "\u00b2" if power == 2 else "\u00b3"
     out: dict[str, str] = {}
@@ -136,7 +139,7 @@ _SEPARATORS_RE = re.compile(r"[.\s]+")
 
 
 def _normalise(written: str) -> str:
-    """"Sq. Ft." -> "sq ft": lower case, full stops and runs of spaces to one space."""
+    """Lower case, full stops and runs of spaces to one space ("Sq. Ft." -> "sq ft")."""
     return _SEPARATORS_RE.sub(" ", written.lower()).strip()
 
 
