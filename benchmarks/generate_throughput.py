@@ -4,7 +4,8 @@ Writes N boxes-only scenes (spatialforge.demo.box_scenes: 8 furniture boxes, one
 then times `spatialforge generate` as a fresh subprocess (interpreter start, imports, scene split, generation,
 JSONL write, merge, report) at the shipped default task mix and per-scene cap, one worker; peak memory is the
 child's max RSS. Reports the median of --repeats runs, and an in-process breakdown of where the time goes on
-the same scenes (scene decode, per-view setup, candidate facts, rendering, JSON encoding). Usage:
+the same scenes (scene decode, per-view setup, candidate facts, rendering, JSON encoding). Run it at two
+sizes to see that memory does not grow with the number of scenes. Usage:
 
     python benchmarks/generate_throughput.py --scenes 3000 --repeats 3 \
         --out benchmarks/results/generate_throughput.json
@@ -16,7 +17,6 @@ import argparse
 import json
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -30,26 +30,41 @@ from spatialforge.demo.box_scenes import random_box_scenes
 from spatialforge.engine.generate import GenerateConfig, build_plan
 from spatialforge.jsonl import encode_line_fast
 from spatialforge.scene.codec import scene_from_dict
-from spatialforge.scene.io import write_scenes
+from spatialforge.scene.io import SceneWriter
 from spatialforge.tasks.banks import load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.render import Renderer
 
+# Runs the CLI in a fresh interpreter and writes its own peak RSS (KiB) to argv[1]. RUSAGE_CHILDREN cannot be
+# used: a forked child's high-water mark includes the parent's pages copied before exec.
+_CHILD = """
+import resource, sys
+from spatialforge.cli.main import app
+out = sys.argv[1]
+sys.argv = ["spatialforge", *sys.argv[2:]]
+try:
+    app()
+except SystemExit as e:
+    if e.code:
+        raise
+finally:
+    open(out, "w").write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
 
 def run_cli(scenes: Path, out: Path, workers: int) -> tuple[float, int, int]:
-    """(seconds, QA records, child max RSS in KiB) of one `spatialforge generate` subprocess."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(seconds, QA records, peak RSS in KiB) of one `spatialforge generate` in a fresh interpreter."""
+    rss_file = out.with_suffix(".rss")
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "spatialforge.cli.main", "generate",
+        [sys.executable, "-c", _CHILD, str(rss_file), "generate",
          "--scenes", str(scenes), "--output", str(out), "--workers", str(workers)],
         check=True,
         capture_output=True,
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     report = json.loads((out / "report.json").read_text())
-    return seconds, report["records"], max(rss, before)
+    return seconds, report["records"], int(rss_file.read_text())
 
 
 def breakdown(scenes_path: Path, limit: int) -> dict[str, float]:
@@ -103,7 +118,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sf_gen_bench_"))
     try:
         scenes_path = tmp / "scenes.jsonl"
-        write_scenes(scenes_path, list(random_box_scenes(args.scenes, seed=0)))
+        with SceneWriter(scenes_path) as writer:
+            writer.write_all(random_box_scenes(args.scenes, seed=0))
         runs = []
         for i in range(args.repeats):
             out = tmp / f"out{i}"

@@ -72,18 +72,7 @@ def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str
     definition="Euclidean distance from the camera centre to the object's box centre, metres.",
 )
 def object_distance_camera(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
-    for obj in shuffled(ctx.visible, rng):
-        c = ctx.boxes_cam[obj.object_id].center
-        d = ctx.distances[obj.object_id]
-        yield Fact(
-            "object_distance_camera",
-            "",
-            (Mention("a", obj, "target"),),
-            Quantity("length", d, "spatialrgpt"),
-            ctx.cam_frame,
-            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", f"distance = |centre| = {d:.3f} m"),
-            avoid_criteria=DISTANCE_CRITERIA,
-        )
+    return _camera_distances(ctx, rng, "object_distance_camera", "spatialrgpt")
 
 
 @register(
@@ -96,15 +85,26 @@ def object_distance_camera(ctx: ViewContext, rng: random.Random) -> Iterator[Fac
     definition="Depth of the object's centre: its z coordinate in the camera frame (along the optical axis).",
 )
 def object_depth(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
+    return _camera_distances(ctx, rng, "object_depth", "mra")
+
+
+def _camera_distances(ctx: ViewContext, rng: random.Random, task: str, metric: str) -> Iterator[Fact | str]:
+    """Each visible object's distance from the camera: Euclidean (object_distance_camera) or its depth,
+    the centre's z (object_depth)."""
     for obj in shuffled(ctx.visible, rng):
-        c = ctx.boxes_cam[obj.object_id].center
+        c = ctx.boxes_cam[obj.object_id].center  # (3,) m, cam
+        if task == "object_depth":
+            value, how = float(c[2]), f"depth = z = {c[2]:.3f} m"
+        else:
+            value = ctx.distances[obj.object_id]
+            how = f"distance = |centre| = {value:.3f} m"
         yield Fact(
-            "object_depth",
+            task,
             "",
             (Mention("a", obj, "target"),),
-            Quantity("length", float(c[2]), "mra"),
+            Quantity("length", value, metric),
             ctx.cam_frame,
-            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", f"depth = z = {c[2]:.3f} m"),
+            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", how),
             avoid_criteria=DISTANCE_CRITERIA,
         )
 
