@@ -468,3 +468,47 @@ def test_cli_weight_overrides_a_tasks_share(box_scenes: list[Scene], tmp_path: P
     for bad in ("relative_distance", "relative_distance=x", "nope=2", "object_size=-1", "object_size=inf"):
         result = _cli("generate", "--scenes", scenes, "--output", tmp_path / "bad", "--weight", bad)
         assert result.exit_code == 2, (bad, result.output)
+
+
+# ---------------------------------------------------------------- bad input: counted, never asked
+
+
+def _with_box(scene: Scene, index: int, center: Any = None, size: Any = None) -> Scene:
+    from spatialforge.geometry.boxes import OrientedBox3D
+
+    obj = scene.objects[index]
+    box = OrientedBox3D(
+        obj.box.center if center is None else center, obj.box.rotation, obj.box.size if size is None else size
+    )
+    objects = list(scene.objects)
+    objects[index] = dataclasses.replace(obj, box=box)
+    return dataclasses.replace(scene, objects=tuple(objects))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # numpy on the inf centre
+@pytest.mark.parametrize(
+    "center, size",
+    [([float("nan"), 3.0, -0.8], None), (None, [0.5, 0.0, 0.9]), ([0.0, float("inf"), -0.8], None)],
+)
+def test_degenerate_box_is_counted_and_never_asked(box_scenes: list[Scene], center: Any, size: Any) -> None:
+    scene = _with_box(box_scenes[0], 2, center, size)
+    bad_id = scene.objects[2].object_id
+    result = generate_scene(scene, GenerateConfig(max_qa_per_scene=200))
+    assert result.rejected["scene/degenerate_box"] == 1
+    assert result.records, "the other objects are still asked about"
+    for r in result.records:
+        assert bad_id not in [o["object_id"] for o in r["objects"]]
+        qa_from_dict(json.loads(encode_line(r)))  # finite everywhere: the strict encoder would raise on NaN
+
+
+def test_unreadable_scene_lines_are_counted_not_fatal(box_scenes: list[Scene], tmp_path: Path) -> None:
+    scenes = tmp_path / "scenes.jsonl"
+    write_scenes(scenes, box_scenes[:3])
+    lines = scenes.read_text().splitlines()
+    broken = json.loads(lines[1])
+    del broken["views"]  # a scene record without its views: the strict codec names the field
+    scenes.write_text("\n".join([lines[0], json.dumps(broken), "{not json", lines[2]]) + "\n")
+    report = run_generate(scenes, tmp_path / "qa", GenerateConfig(), n_buckets=2)
+    assert report.scenes == 2
+    assert report.rejected.get("scene_line_without_id") == 1
+    assert sum(v for k, v in report.rejected.items() if k.startswith("scene_missing")) == 1, report.rejected
