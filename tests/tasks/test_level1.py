@@ -91,8 +91,10 @@ def test_object_size_front_and_no_front_rules(scene):
         assert answer.metric == "mra"
         assert sizes[key].frame is None
     assert rejections(items) == ["ambiguous_length_axis", "ambiguous_length_axis"]
-    assert sizes[("0", "volume")].avoid_criteria == frozenset({"largest", "smallest"})
-    assert sizes[("0", "height")].avoid_criteria == frozenset({"tallest", "shortest"})
+    # Every size question avoids every size word: volume and height go together.
+    size_words = frozenset({"largest", "smallest", "tallest", "shortest"})
+    for variant in ("volume", "height", "width", "length"):
+        assert sizes[("0", variant)].avoid_criteria == size_words
 
 
 def test_object_size_no_front_just_past_the_margin():

@@ -282,7 +282,7 @@ def test_extreme_and_order_clear_scene():
         assert order.frame == got["nearest"].frame == "cam:v0"
         assert got["largest"].frame is None
         assert got["nearest"].avoid_criteria == frozenset({"nearest", "farthest"})
-        assert got["tallest"].avoid_criteria == frozenset({"tallest", "shortest"})
+        assert got["tallest"].avoid_criteria == frozenset({"largest", "smallest", "tallest", "shortest"})
 
 
 def test_extreme_and_order_no_clear_extreme_and_within_margin():

@@ -22,11 +22,15 @@ from spatialforge.geometry.relations import SIZE_RATIO_MARGIN, facing_relative_t
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
 from spatialforge.tasks.sampling import shuffled, with_variants
-from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
-
-DISTANCE_CRITERIA = frozenset({"nearest", "farthest"})
-VOLUME_CRITERIA = frozenset({"largest", "smallest"})
-HEIGHT_CRITERIA = frozenset({"tallest", "shortest"})
+from spatialforge.tasks.spec import (
+    DISTANCE_CRITERIA,
+    SIZE_CRITERIA,
+    Category,
+    Fact,
+    Mention,
+    Quantity,
+    Vector,
+)
 
 NO_FRONT = "no_front"
 AMBIGUOUS_LENGTH_AXIS = "ambiguous_length_axis"  # front-less object whose horizontal sides are too similar
@@ -152,13 +156,6 @@ def object_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
             continue
         value, line = found
         kind = "volume" if variant == "volume" else "length"
-        avoid = (
-            VOLUME_CRITERIA
-            if variant == "volume"
-            else HEIGHT_CRITERIA
-            if variant == "height"
-            else frozenset()
-        )
         yield Fact(
             "object_size",
             variant,
@@ -166,7 +163,7 @@ def object_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
             Quantity(kind, value, "mra"),
             None,
             (line,),
-            avoid_criteria=avoid,
+            avoid_criteria=SIZE_CRITERIA,
         )
 
 

@@ -39,7 +39,15 @@ from spatialforge.geometry.relations import (
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
 from spatialforge.tasks.sampling import combos, with_variants
-from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
+from spatialforge.tasks.spec import (
+    DISTANCE_CRITERIA,
+    SIZE_CRITERIA,
+    Category,
+    Fact,
+    Mention,
+    Quantity,
+    Vector,
+)
 
 NO_FRONT = "no_front"
 NO_GRAVITY = "no_gravity"
@@ -236,13 +244,13 @@ def closer_of_two_task(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
 
 EXTREME_VARIANTS = ("nearest", "farthest", "largest", "smallest", "tallest", "shortest", "order_near_far")
 _EXTREME_CRITERIA = {
-    "nearest": frozenset({"nearest", "farthest"}),
-    "farthest": frozenset({"nearest", "farthest"}),
-    "order_near_far": frozenset({"nearest", "farthest"}),
-    "largest": frozenset({"largest", "smallest"}),
-    "smallest": frozenset({"largest", "smallest"}),
-    "tallest": frozenset({"tallest", "shortest"}),
-    "shortest": frozenset({"tallest", "shortest"}),
+    "nearest": DISTANCE_CRITERIA,
+    "farthest": DISTANCE_CRITERIA,
+    "order_near_far": DISTANCE_CRITERIA,
+    "largest": SIZE_CRITERIA,
+    "smallest": SIZE_CRITERIA,
+    "tallest": SIZE_CRITERIA,
+    "shortest": SIZE_CRITERIA,
 }
 
 
@@ -356,9 +364,7 @@ def relative_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
                 f"{metric} ratio {_name(a)} / {_name(b)} = {j.quantity:.3f} "
                 f"vs margin {j.margin:.2f} -> {value}",
             ),
-            avoid_criteria=frozenset(
-                {"largest", "smallest"} if metric == "volume" else {"tallest", "shortest"}
-            ),
+            avoid_criteria=SIZE_CRITERIA,
         )
 
 

@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 # map or point map for the view; "multi_view": two or more posed views of one scene.
 REQUIREMENTS = ("boxes", "box2d", "front", "gravity", "depth", "multi_view")
 
+# Reference criteria a question must not name its objects by (Fact.avoid_criteria): distance questions avoid
+# "the nearest chair"; size questions avoid every size word, since volume and height go together ("the
+# smallest sofa" all but answers "which is the shortest?").
+DISTANCE_CRITERIA = frozenset({"nearest", "farthest"})
+SIZE_CRITERIA = frozenset({"largest", "smallest", "tallest", "shortest"})
+
 QUANTITY_KINDS = ("length", "volume")
 VECTOR_KINDS = ("unit", "position_m")
 
