@@ -375,7 +375,3 @@ class Renderer:
             )
         return out
 
-
-def finite(*values: float) -> bool:
-    """All values are finite numbers (facts with NaN geometry are rejected as degenerate)."""
-    return all(math.isfinite(v) for v in values)
