@@ -24,7 +24,7 @@ import random
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, cached_property
 from itertools import accumulate
 from pathlib import Path
@@ -110,8 +110,14 @@ class TaskPlan:
 @dataclass(frozen=True)
 class Plan:
     tasks: tuple[TaskPlan, ...]
-    names: tuple[str, ...] = field(default=())
-    weights: tuple[float, ...] = field(default=())
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.spec.name for p in self.tasks)
+
+    @cached_property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(p.weight for p in self.tasks)
 
 
 @cache
@@ -130,7 +136,7 @@ def build_plan(config: GenerateConfig) -> Plan:
         plans.append(TaskPlan(spec, bank, weights[name], formats, tuple(fmt_weight[f] for f in formats)))
     if not plans:
         raise ValueError(f"no task can render any of the formats {config.formats}")
-    return Plan(tuple(plans), tuple(p.spec.name for p in plans), tuple(p.weight for p in plans))
+    return Plan(tuple(plans))
 
 
 def _quotas(plan: Plan, config: GenerateConfig, scene_id: str) -> Counter[str]:
@@ -191,9 +197,9 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     records: list[dict[str, Any]] = []
     rejected: Counter[str] = Counter()
     # A box with NaN/inf or a non-positive side is left out of every question; counted once per scene.
-    degenerate = {o.object_id for ctx in contexts for o in ctx.degenerate}
+    degenerate = sum(not o.box.is_well_formed for o in scene.objects)
     if degenerate:
-        rejected["scene/degenerate_box"] += len(degenerate)
+        rejected["scene/degenerate_box"] += degenerate
     tallies: dict[str, Counter[str]] = {
         g: Counter() for g in ("task_format", "mcq_answer_letter", "tf_answer", "categorical_answer", "quota")
     }

@@ -26,6 +26,7 @@ from spatialforge.qa.references import (
     visibility_refusal,
 )
 from spatialforge.scene.records import Object3D, Scene, View
+from spatialforge.tasks.sampling import below
 
 
 class ViewContext:
@@ -57,11 +58,6 @@ class ViewContext:
         return tuple(
             o for o in self.scene.objects if self._visibility[o.object_id] is None and o.box.is_well_formed
         )
-
-    @cached_property
-    def degenerate(self) -> tuple[Object3D, ...]:
-        """Objects in view whose box has NaN/inf values or a non-positive side: never asked about."""
-        return tuple(o for o in self.scene.objects if not o.box.is_well_formed)
 
     @cached_property
     def boxes_cam(self) -> dict[str, OrientedBox3D]:
@@ -117,5 +113,5 @@ class ViewContext:
             else options
         )
         if usable and usable[0].kind != "marker":
-            return usable[min(int(rng.random() * len(usable)), len(usable) - 1)]
+            return usable[below(rng, len(usable))]
         return marker_reference(self.view, obj, used_colours)

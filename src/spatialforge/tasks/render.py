@@ -45,6 +45,7 @@ from spatialforge.qa.references import ReferenceRefusal
 from spatialforge.qa.units import draw_unit, length_unit_options, volume_unit_options
 from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
 from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.sampling import below
 from spatialforge.tasks.spec import Category, Fact, Quantity, TaskSpec, Vector
 
 # Options of a numeric or many-valued categorical mcq (HiSpatial and SPAR both use four).
@@ -80,12 +81,6 @@ def _capitalised(text: str) -> str:
 
 def _fill(template: str, slots: Mapping[str, str]) -> str:
     return _capitalised(template.format_map(slots))
-
-
-def below(rng: random.Random, n: int) -> int:
-    """A uniform integer in [0, n): int(random() * n), several times cheaper than rng.randrange in the hot
-    path (bias below 2**-40 for the small n used here); min() guards the n * (1 - 2**-53) rounding case."""
-    return min(int(rng.random() * n), n - 1)
 
 
 def _pick(items: tuple[Template, ...], rng: random.Random) -> Template:
