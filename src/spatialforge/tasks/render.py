@@ -129,14 +129,13 @@ def _tolerance(fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]
 
 
 class Renderer:
-    """Renders the facts of one scene; holds what is shared by all its records."""
+    """Renders the facts of one view of a scene; holds what is shared by all its records."""
 
     def __init__(self, ctx: ViewContext, common: CommonBank) -> None:
         scene = ctx.scene
         self.ctx = ctx
         self.common = common
         self._base = {
-            "schema_version": QA_SCHEMA_VERSION,
             "scene_id": scene.scene_id,
             "capture_id": scene.capture_id,
             "source": scene.source,
