@@ -81,6 +81,16 @@ def _decode_reason(line: str, e: json.JSONDecodeError) -> str:
     )
 
 
+def decode_line(line: str) -> Any:
+    """One JSON line: orjson (several times faster on scene lines), else the stdlib parser, which also reads
+    what orjson refuses (NaN and Infinity literals, integers beyond 64 bits) and names the fault of a bad
+    line. Raises json.JSONDecodeError."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def iter_jsonl(path: str | Path, from_dict: Callable[[Any, str], T]) -> Iterator[T | RecordError]:
     """Yield from_dict(line, "line N") for each non-blank line, or the RecordError of a bad line."""
     path = Path(path)
@@ -90,7 +100,7 @@ def iter_jsonl(path: str | Path, from_dict: Callable[[Any, str], T]) -> Iterator
                 continue
             where = f"line {line_no}"
             try:
-                data = json.loads(line)
+                data = decode_line(line)
             except json.JSONDecodeError as e:
                 yield RecordError(
                     _decode_reason(line, e),

@@ -33,7 +33,7 @@ from typing import Any
 
 from spatialforge.engine.seeds import bucket_of
 from spatialforge.errors import RecordError
-from spatialforge.jsonl import JsonlWriter, encode_line, encode_line_fast
+from spatialforge.jsonl import JsonlWriter, decode_line, encode_line, encode_line_fast
 from spatialforge.scene.io import iter_scene_lines
 from spatialforge.scene.records import Scene
 
@@ -174,7 +174,7 @@ def _marker(path: Path) -> Path:
 def _scene_id_of(line: str) -> str | None:
     """The scene_id of a raw scene line, or None if the line cannot name one (counted, then skipped)."""
     try:
-        data = json.loads(line)
+        data = decode_line(line)
     except json.JSONDecodeError:
         return None
     scene_id = data.get("scene_id") if isinstance(data, dict) else None

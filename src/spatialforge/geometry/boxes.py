@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
 
 from spatialforge.geometry.boxes2d import Box2D
 from spatialforge.geometry.camera import MIN_DEPTH_M, PinholeCamera
@@ -158,6 +156,10 @@ def _intersection_volume(a: OrientedBox3D, b: OrientedBox3D) -> float:
     c = np.zeros(4)
     c[3] = -1.0  # maximise the inscribed radius
     a_ub = np.hstack([hs[:, :3], norms[:, None]])
+    # Imported here: scipy.optimize and scipy.spatial cost ~0.5 s of start-up, and only IoU needs them.
+    from scipy.optimize import linprog
+    from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
+
     res = linprog(c, A_ub=a_ub, b_ub=-hs[:, 3], bounds=[(None, None)] * 3 + [(0, None)], method="highs")
     if not res.success or res.x[3] <= 1e-9:
         return 0.0

@@ -49,20 +49,19 @@ from spatialforge.qa.records import Choice
 from spatialforge.qa.units import (
     AREA_TO_M2,
     VOLUME_TO_M3,
-    RenderedQuantity,
-    format_area,
-    format_length,
-    format_volume,
+    area_text,
+    length_text,
+    volume_text,
 )
 
 IsCorrect = Callable[[float, float], bool]  # is_correct(pred, gold), the metric's success predicate
 
-# Quantity kind -> (formatter in a display unit, SI value of one display unit); every option of a set is shown
-# in the answer's unit with that unit's precision (qa.units).
-QUANTITY_FORMATS: dict[str, tuple[Callable[[float, str], RenderedQuantity], dict[str, float]]] = {
-    "length": (format_length, UNIT_TO_M),
-    "area": (format_area, AREA_TO_M2),
-    "volume": (format_volume, VOLUME_TO_M3),
+# Quantity kind -> (value in SI units, display unit -> (text, shown number in that unit); SI value of one
+# display unit). Every option of a set is shown in the answer's unit with that unit's precision (qa.units).
+QUANTITY_FORMATS: dict[str, tuple[Callable[[float, str], tuple[str, float]], dict[str, float]]] = {
+    "length": (length_text, UNIT_TO_M),
+    "area": (area_text, AREA_TO_M2),
+    "volume": (volume_text, VOLUME_TO_M3),
 }
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # parse_choice reads one letter, so at most 26 options
@@ -177,29 +176,41 @@ def _check_k(k: int) -> None:
         raise ValueError(f"k must be in {MIN_OPTIONS}..{len(LETTERS)}, got {k}")
 
 
-def _assemble(
-    correct: tuple[str, str | float | int],
-    distractors: Sequence[tuple[str, str | float | int]],
-    rng: random.Random,
-) -> OptionSet:
-    """(text, value) pairs -> an OptionSet with the distractors shuffled and the correct one at a uniform
-    position."""
+Option = tuple[str, str | float | int]  # (text, value behind it)
+
+
+def place_options(
+    correct: Option, distractors: Sequence[Option], rng: random.Random
+) -> tuple[list[Option], int]:
+    """The distractors shuffled and the correct option inserted at a uniform position: (options in canonical
+    letter order, the correct one's index)."""
     order = list(distractors)
     rng.shuffle(order)
     position = rng.randrange(len(order) + 1)
     order.insert(position, correct)
+    return order, position
+
+
+def _option_set(order: Sequence[Option], position: int) -> OptionSet:
     choices = tuple(Choice(canonical_letter(i), text) for i, (text, _) in enumerate(order))
     return OptionSet(choices, tuple(value for _, value in order), position)
+
+
+def categorical_choice(
+    correct: str, others: Sequence[str], k: int, rng: random.Random
+) -> tuple[list[Option], int]:
+    """categorical_options as (options, correct index), without the OptionSet (the renderer's path)."""
+    _check_k(k)
+    pool = [v for v in dict.fromkeys(others) if v != correct]
+    if len(pool) < k - 1:
+        raise ChoiceRefusal(TOO_FEW_VALUES, f"{k} options need {k - 1} other values, got {pool}")
+    return place_options((correct, correct), [(v, v) for v in rng.sample(pool, k - 1)], rng)
 
 
 def categorical_options(correct: str, others: Sequence[str], k: int, rng: random.Random) -> OptionSet:
     """The correct value and k-1 of `others` (the relation's other values, e.g. "right", "front", "behind");
     duplicates and the correct value among `others` are ignored. Too few values: ChoiceRefusal."""
-    _check_k(k)
-    pool = [v for v in dict.fromkeys(others) if v != correct]
-    if len(pool) < k - 1:
-        raise ChoiceRefusal(TOO_FEW_VALUES, f"{k} options need {k - 1} other values, got {pool}")
-    return _assemble((correct, correct), [(v, v) for v in rng.sample(pool, k - 1)], rng)
+    return _option_set(*categorical_choice(correct, others, k, rng))
 
 
 # ---------------------------------------------------------------- numeric distractors
@@ -214,9 +225,10 @@ def _try_distractors(
     truth: float, n: int, is_correct: IsCorrect, unit: str, rng: random.Random, quantity: str
 ) -> list[tuple[str, float]] | None:
     """One attempt at n distractors as (text, shown SI value); None if a draw breaks a rule."""
-    fmt, to_si = QUANTITY_FORMATS[quantity]
-    truth_shown = fmt(truth, unit)
-    kept = [(truth_shown.text, truth, truth_shown.value * to_si[unit])]
+    text_of, to_si = QUANTITY_FORMATS[quantity]
+    scale = to_si[unit]
+    truth_text, truth_number = text_of(truth, unit)
+    kept = [(truth_text, truth, truth_number * scale)]
     n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform
     below, above = truth, truth  # the chain ends on each side of the truth
     for i in range(n):
@@ -224,12 +236,12 @@ def _try_distractors(
             d = below = below * _draw_ratio(rng, DISTRACTOR_RATIO_BANDS[0])
         else:
             d = above = above * _draw_ratio(rng, DISTRACTOR_RATIO_BANDS[1])
-        shown = fmt(d, unit)
-        d_shown = shown.value * to_si[unit]
+        d_text, d_number = text_of(d, unit)
+        d_shown = d_number * scale
         if d_shown <= 0.0:
             return None
         for text, exact, rounded in kept:
-            if text == shown.text:
+            if text == d_text:
                 return None
             # Neither value may be scored correct with the other as gold, for drawn and shown x exact and
             # rounded (unrolled: the inner loop of every numeric option set).
@@ -238,7 +250,7 @@ def _try_distractors(
                     return None
                 if is_correct(x, rounded) or is_correct(rounded, x):
                     return None
-        kept.append((shown.text, d, d_shown))
+        kept.append((d_text, d, d_shown))
     return [(text, rounded) for text, _, rounded in kept[1:]]
 
 
@@ -267,6 +279,16 @@ def numeric_distractors(
     )
 
 
+def numeric_choice(
+    truth_m: float, k: int, is_correct: IsCorrect, unit: str, rng: random.Random, quantity: str = "length"
+) -> tuple[list[Option], int]:
+    """numeric_options as (options, correct index), without building the OptionSet (the renderer's path)."""
+    _check_k(k)
+    distractors = numeric_distractors(truth_m, k - 1, is_correct, unit, rng, quantity)
+    text_of, _ = QUANTITY_FORMATS[quantity]
+    return place_options((text_of(truth_m, unit)[0], truth_m), distractors, rng)
+
+
 def numeric_options(
     truth_m: float,
     k: int,
@@ -278,10 +300,7 @@ def numeric_options(
     """k options for a positive quantity (SI units): the truth shown in `unit` and k-1 numeric distractors in
     the same unit and precision. values: the exact truth for the correct option, shown values for the
     others."""
-    _check_k(k)
-    distractors = numeric_distractors(truth_m, k - 1, is_correct, unit, rng, quantity)
-    fmt, _ = QUANTITY_FORMATS[quantity]
-    return _assemble((fmt(truth_m, unit).text, truth_m), distractors, rng)
+    return _option_set(*numeric_choice(truth_m, k, is_correct, unit, rng, quantity))
 
 
 def count_distractors(truth: int, n: int, rng: random.Random) -> tuple[int, ...]:
@@ -299,7 +318,8 @@ def count_distractors(truth: int, n: int, rng: random.Random) -> tuple[int, ...]
 def count_options(truth: int, k: int, rng: random.Random) -> OptionSet:
     """k options for a count: the truth and k-1 count_distractors, as integer text ("3")."""
     _check_k(k)
-    return _assemble((str(truth), truth), [(str(d), d) for d in count_distractors(truth, k - 1, rng)], rng)
+    distractors = [(str(d), d) for d in count_distractors(truth, k - 1, rng)]
+    return _option_set(*place_options((str(truth), truth), distractors, rng))
 
 
 # ---------------------------------------------------------------- true / false

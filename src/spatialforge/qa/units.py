@@ -128,9 +128,7 @@ def volume_unit_options(volume_m3: float) -> tuple[tuple[str, float], ...]:
     return _bucket(volume_m3, VOLUME_BUCKETS)
 
 
-def format_length(length_m: float, unit: str) -> RenderedQuantity:
-    """A length in metres shown in `unit` ("cm", "in", "m", "ft") with the module's precision."""
-    _check(length_m, "length_m")
+def _length_text(length_m: float, unit: str) -> tuple[str, float, int]:
     x = length_m / UNIT_TO_M[unit]
     decimals = LENGTH_DECIMALS[unit]
     # Decide the extra centimetre decimal on the value as it would be shown without it, so that formatting the
@@ -138,8 +136,22 @@ def format_length(length_m: float, unit: str) -> RenderedQuantity:
     if unit == "cm" and round(x, decimals) < CM_EXTRA_DECIMAL_BELOW:
         decimals += 1
     shown = round(x, decimals)
+    return _text(shown, decimals, unit), shown, decimals
+
+
+def length_text(length_m: float, unit: str) -> tuple[str, float]:
+    """(text, shown number in `unit`) of a length in metres: format_length without its checks and record, for
+    hot loops whose values are known finite and non-negative (distractor draws)."""
+    text, shown, _ = _length_text(length_m, unit)
+    return text, shown
+
+
+def format_length(length_m: float, unit: str) -> RenderedQuantity:
+    """A length in metres shown in `unit` ("cm", "in", "m", "ft") with the module's precision."""
+    _check(length_m, "length_m")
+    text, shown, decimals = _length_text(length_m, unit)
     half_step = 0.5 * 10.0**-decimals * UNIT_TO_M[unit]
-    return RenderedQuantity(_text(shown, decimals, unit), shown, unit, length_m, "m", half_step)
+    return RenderedQuantity(text, shown, unit, length_m, "m", half_step)
 
 
 def render_length(length_m: float, rng: Rng) -> RenderedQuantity:
@@ -147,12 +159,29 @@ def render_length(length_m: float, rng: Rng) -> RenderedQuantity:
     return format_length(length_m, draw_unit(rng, length_unit_options(length_m)))
 
 
-def _format_scaled(si: float, unit: str, to_si: dict[str, float], si_unit: str) -> RenderedQuantity:
+def _scaled_text(si: float, unit: str, to_si: dict[str, float]) -> tuple[str, float, int]:
     x = si / to_si[unit]
     decimals = _sig_decimals(x)
     shown = round(x, decimals)
+    return _text(shown, decimals, unit), shown, decimals
+
+
+def area_text(area_m2: float, unit: str) -> tuple[str, float]:
+    """(text, shown number in `unit`) of an area: format_area without its checks and record."""
+    text, shown, _ = _scaled_text(area_m2, unit, AREA_TO_M2)
+    return text, shown
+
+
+def volume_text(volume_m3: float, unit: str) -> tuple[str, float]:
+    """(text, shown number in `unit`) of a volume: format_volume without its checks and record."""
+    text, shown, _ = _scaled_text(volume_m3, unit, VOLUME_TO_M3)
+    return text, shown
+
+
+def _format_scaled(si: float, unit: str, to_si: dict[str, float], si_unit: str) -> RenderedQuantity:
+    text, shown, decimals = _scaled_text(si, unit, to_si)
     half_step = 0.5 * 10.0**-decimals * to_si[unit]
-    return RenderedQuantity(_text(shown, decimals, unit), shown, unit, si, si_unit, half_step)
+    return RenderedQuantity(text, shown, unit, si, si_unit, half_step)
 
 
 def format_area(area_m2: float, unit: str) -> RenderedQuantity:

@@ -33,12 +33,13 @@ from typing import Any
 from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG
 from spatialforge.qa.choices import (
     GENERATION_LABEL_STYLES,
+    LETTERS,
     QUANTITY_FORMATS,
     ChoiceRefusal,
-    OptionSet,
-    categorical_options,
+    Option,
+    categorical_choice,
+    numeric_choice,
     numeric_distractors,
-    numeric_options,
 )
 from spatialforge.qa.records import QA_SCHEMA_VERSION, qa_id
 from spatialforge.qa.references import ReferenceRefusal
@@ -74,6 +75,9 @@ TF_WORDS = {"yes_no": ("Yes", "No"), "true_false": ("True", "False")}
 
 Rendered = list[dict[str, Any]]
 
+# Per generation label style, the labels shown for options 0..25 ("(a)", "B.", ...).
+_SHOWN_LABELS = tuple(tuple(style.shown(i) for i in range(len(LETTERS))) for style in GENERATION_LABEL_STYLES)
+
 
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
@@ -93,8 +97,8 @@ def _unit_for(quantity: Quantity, rng: random.Random) -> str:
 
 
 def _shown(quantity: Quantity, unit: str) -> str:
-    fmt, _ = QUANTITY_FORMATS[quantity.kind]
-    return fmt(quantity.si_value, unit).text
+    text_of, _ = QUANTITY_FORMATS[quantity.kind]
+    return text_of(quantity.si_value, unit)[0]
 
 
 def _vector_text(vector: Vector) -> str:
@@ -144,6 +148,10 @@ class Renderer:
         }
         self._images = [{"path": ctx.view.image_path, "view_id": ctx.view.view_id}]
         self._tolerances: dict[tuple, dict[str, Any]] = {}
+        # Records of one view share these read-only pieces: (object_id, role) -> the record's object entry,
+        # (object_id, colour) -> its marker entry.
+        self._object_entries: dict[tuple[str, str], dict[str, str]] = {}
+        self._marker_entries: dict[tuple[str, str], dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ records
 
@@ -220,29 +228,33 @@ class Renderer:
         markers: list[dict[str, Any]] = []
         used_colours: list[str] = []
         for m in fact.mentions:
-            ref = self.ctx.refer(m.obj, rng, used_colours, fact.avoid_criteria)
+            obj = m.obj
+            ref = self.ctx.refer(obj, rng, used_colours, fact.avoid_criteria)
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
             slots[m.slot] = ref.text
-            objects.append(
-                {
-                    "object_id": m.obj.object_id,
-                    "source_id": m.obj.source_id,
-                    "category": m.obj.category,
+            entry = self._object_entries.get((obj.object_id, m.role))
+            if entry is None:
+                entry = self._object_entries[(obj.object_id, m.role)] = {
+                    "object_id": obj.object_id,
+                    "source_id": obj.source_id,
+                    "category": obj.category,
                     "role": m.role,
                 }
-            )
-            if ref.marker is not None:
-                used_colours.append(ref.marker.colour)
-                markers.append(
-                    {
-                        "kind": ref.marker.kind,
-                        "colour": ref.marker.colour,
+            objects.append(entry)
+            marker = ref.marker
+            if marker is not None:
+                used_colours.append(marker.colour)
+                mark = self._marker_entries.get((obj.object_id, marker.colour))
+                if mark is None:
+                    mark = self._marker_entries[(obj.object_id, marker.colour)] = {
+                        "kind": marker.kind,
+                        "colour": marker.colour,
                         "image_index": 0,
-                        "geometry_norm": list(ref.marker.normalized_1000),
-                        "geometry_px": list(ref.marker.pixel),
+                        "geometry_norm": list(marker.normalized_1000),
+                        "geometry_px": list(marker.pixel),
                     }
-                )
+                markers.append(mark)
         slots.update(fact.slots)
         args = (spec, bank, fact, rng, seed, slots, objects, markers)
         try:
@@ -292,25 +304,27 @@ class Renderer:
 
     def _options(
         self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random
-    ) -> OptionSet:
+    ) -> tuple[list[Option], int]:
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
-            return numeric_options(answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
+            return numeric_choice(answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
         shown = answer.option_texts or answer.phrases
         texts = {v: p.format_map(slots) for v, p in shown.items()}
         others = [t for v, t in texts.items() if v != answer.value]
-        return categorical_options(texts[answer.value], others, min(MCQ_OPTIONS, len(texts)), rng)
+        return categorical_choice(texts[answer.value], others, min(MCQ_OPTIONS, len(texts)), rng)
 
     def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
-        q = _pick(bank.questions_for("mcq", fact.variant), rng)
-        options = self._options(fact.answer, slots, rng)
-        style = GENERATION_LABEL_STYLES[below(rng, len(GENERATION_LABEL_STYLES))]
-        instruction = self.common.mcq_instructions[below(rng, len(self.common.mcq_instructions))]
-        block = "\n".join(f"{style.shown(i)} {c.text}" for i, c in enumerate(options.choices))
+        questions = bank.questions_for("mcq", fact.variant)
+        q = questions[below(rng, len(questions))]
+        options, answer_index = self._options(fact.answer, slots, rng)
+        labels = _SHOWN_LABELS[below(rng, len(_SHOWN_LABELS))]
+        instructions = self.common.mcq_instructions
+        instruction = instructions[below(rng, len(instructions))]
+        block = "\n".join([f"{labels[i]} {text}" for i, (text, _) in enumerate(options)])
         question = f"{_fill(q.text, slots)}\n{block}" + (f"\n{instruction}" if instruction else "")
-        answer_text = f"{style.shown(options.answer_index)} {options.answer_text}"
+        answer_text = f"{labels[answer_index]} {options[answer_index][0]}"
         return [
             self._record(
                 spec,
@@ -320,9 +334,9 @@ class Renderer:
                 seed,
                 question,
                 answer_text,
-                options.answer_value,
+                LETTERS[answer_index],
                 None,
-                [{"label": c.label, "text": c.text} for c in options.choices],
+                [{"label": LETTERS[i], "text": text} for i, (text, _) in enumerate(options)],
                 objects,
                 markers,
             )
@@ -368,4 +382,3 @@ class Renderer:
                 )
             )
         return out
-
