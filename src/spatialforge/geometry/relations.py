@@ -13,6 +13,9 @@ Results:
 AMBIGUOUS results always carry a `reason`: "within_margin", "degenerate" (NaN, zero-size or coincident
 inputs) or "no_front". Nothing here raises on bad geometry.
 
+Every predicate has a core on plain centres and fronts ((3,) sequences of floats: tuples or arrays, judging
+frame), which QA generation calls with its per-view tables, and a box form that checks the boxes first.
+
 Relations are data, judged by one function per kind:
     judge_direction(LEFT_OF, a, b, frame="cam")        # centre offsets along one axis
     judge_size(BIGGER, a, b, frame="cam")              # size ratios
@@ -25,8 +28,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,6 +73,8 @@ NO_FRONT = "no_front"
 # The judging frames' y axis is vertical (down); their horizontal plane is spanned by x and z.
 _HORIZONTAL_AXES = (0, 2)
 
+Vec3 = Sequence[float]  # (3,) x, y, z: a tuple of floats or a (3,) array
+
 
 class Truth(enum.Enum):
     TRUE = "true"
@@ -80,8 +86,9 @@ class Truth(enum.Enum):
         return {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE}.get(self, Truth.AMBIGUOUS)
 
 
-@dataclass(frozen=True)
-class Judgement:
+# Judgement and Categorical are NamedTuples: immutable, and built in a sixth of a frozen dataclass's time
+# (QA generation judges several candidates per record).
+class Judgement(NamedTuple):
     """Outcome of a yes/no relation; quantity and margin in the predicate's unit (m, ratio or degrees)."""
 
     truth: Truth
@@ -91,8 +98,7 @@ class Judgement:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class Categorical:
+class Categorical(NamedTuple):
     """Outcome of a many-valued relation; value None (with a reason) in an ambiguity gap."""
 
     value: str | None
@@ -164,21 +170,34 @@ def _degenerate(frame: str, margin: float) -> Judgement:
     return Judgement(Truth.AMBIGUOUS, math.nan, margin, frame, DEGENERATE)
 
 
-def _horizontal(vector: np.ndarray) -> np.ndarray | None:
-    """(3,) judging-frame vector -> (2,) unit (x, z) heading, or None if NaN / too vertical / zero."""
-    v = np.asarray(vector, dtype=float).reshape(-1)
-    if v.shape != (3,) or not np.isfinite(v).all():
+def _xyz(vector: Vec3) -> tuple[float, float, float] | None:
+    """(x, y, z) floats of a (3,) vector, or None if it is not three finite numbers."""
+    if isinstance(vector, np.ndarray):
+        vector = vector.reshape(-1)
+    try:
+        x, y, z = (float(c) for c in vector)
+    except (TypeError, ValueError):
         return None
-    h = v[list(_HORIZONTAL_AXES)]  # (2,) (x, z)
-    full, flat = float(np.linalg.norm(v)), float(np.linalg.norm(h))
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+        return None
+    return x, y, z
+
+
+def _horizontal(vector: Vec3) -> tuple[float, float] | None:
+    """(3,) judging-frame vector -> (2,) unit (x, z) heading, or None if NaN / too vertical / zero."""
+    v = _xyz(vector)
+    if v is None:
+        return None
+    x, y, z = v
+    full, flat = math.hypot(x, y, z), math.hypot(x, z)
     if full == 0.0 or flat < MIN_HORIZONTAL_FRACTION * full:
         return None
-    return h / flat
+    return x / flat, z / flat
 
 
-def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+def _angle_deg(u: tuple[float, float], v: tuple[float, float]) -> float:
     """Unsigned angle in degrees [0, 180] between (2,) vectors; atan2 stays accurate near 0 and 180."""
-    return math.degrees(math.atan2(abs(float(u[0] * v[1] - u[1] * v[0])), float(u @ v)))
+    return math.degrees(math.atan2(abs(u[0] * v[1] - u[1] * v[0]), u[0] * v[0] + u[1] * v[1]))
 
 
 def _bin_angle(
@@ -204,6 +223,15 @@ def no_front_categorical(frame: str) -> Categorical:
 # --- Position relations -----------------------------------------------------------------------------------
 
 
+def direction_between(
+    relation: AxisRelation, a_center: Vec3, b_center: Vec3, *, frame: str, margin_m: float = POSITION_MARGIN_M
+) -> Judgement:
+    """judge_direction's core on two (3,) centres in the judging frame (metres)."""
+    score = relation.sign * float(a_center[relation.axis] - b_center[relation.axis])
+    truth, reason = _three_way(score, margin_m)
+    return Judgement(truth, score, margin_m, frame, reason)
+
+
 def judge_direction(
     relation: AxisRelation,
     a: OrientedBox3D,
@@ -215,9 +243,7 @@ def judge_direction(
     """Is a `relation` b, by centres? quantity = sign * (a - b) along the axis, metres."""
     if not (_box_ok(a) and _box_ok(b)):
         return _degenerate(frame, margin_m)
-    score = relation.sign * float(a.center[relation.axis] - b.center[relation.axis])
-    truth, reason = _three_way(score, margin_m)
-    return Judgement(truth, score, margin_m, frame, reason)
+    return direction_between(relation, a.center, b.center, frame=frame, margin_m=margin_m)
 
 
 def compare_distances(
@@ -253,6 +279,19 @@ def closer_to_camera(
     return compare_distances(d_a, d_b, frame, relative_margin, margin_m)
 
 
+def closer_of_two_centres(
+    anchor: Vec3,
+    b: Vec3,
+    c: Vec3,
+    *,
+    frame: str,
+    relative_margin: float = DISTANCE_RELATIVE_MARGIN,
+    margin_m: float = POSITION_MARGIN_M,
+) -> Judgement:
+    """closer_of_two's core on three (3,) centres (metres)."""
+    return compare_distances(math.dist(b, anchor), math.dist(c, anchor), frame, relative_margin, margin_m)
+
+
 def closer_of_two(
     anchor: OrientedBox3D,
     b: OrientedBox3D,
@@ -265,12 +304,29 @@ def closer_of_two(
     """Is b's centre closer to the anchor's centre than c's? Same margins as `closer_to_camera`."""
     if not (_box_ok(anchor) and _box_ok(b) and _box_ok(c)):
         return _degenerate(frame, margin_m)
-    d_b = float(np.linalg.norm(b.center - anchor.center))
-    d_c = float(np.linalg.norm(c.center - anchor.center))
-    return compare_distances(d_b, d_c, frame, relative_margin, margin_m)
+    return closer_of_two_centres(
+        anchor.center, b.center, c.center, frame=frame, relative_margin=relative_margin, margin_m=margin_m
+    )
 
 
 # --- Size relations ---------------------------------------------------------------------------------------
+
+
+def compare_sizes(
+    relation: SizeRelation,
+    a_value: float,
+    b_value: float,
+    *,
+    frame: str,
+    ratio_margin: float = SIZE_RATIO_MARGIN,
+) -> Judgement:
+    """judge_size's core on the two (positive, finite) values of relation.metric."""
+    if not ratio_margin >= 1.0:
+        raise ValueError(f"ratio_margin must be >= 1, got {ratio_margin}")
+    ratio = a_value / b_value
+    score = math.log(ratio) if relation.larger else -math.log(ratio)
+    truth, reason = _three_way(score, math.log(ratio_margin))
+    return Judgement(truth, ratio, ratio_margin, frame, reason)
 
 
 def judge_size(
@@ -287,10 +343,9 @@ def judge_size(
         raise ValueError(f"ratio_margin must be >= 1, got {ratio_margin}")
     if not (_box_ok(a) and _box_ok(b)):
         return _degenerate(frame, ratio_margin)
-    ratio = relation.metric(a) / relation.metric(b)
-    score = math.log(ratio) if relation.larger else -math.log(ratio)
-    truth, reason = _three_way(score, math.log(ratio_margin))
-    return Judgement(truth, ratio, ratio_margin, frame, reason)
+    return compare_sizes(
+        relation, relation.metric(a), relation.metric(b), frame=frame, ratio_margin=ratio_margin
+    )
 
 
 # --- Orientation relations (need fronts) ------------------------------------------------------------------
@@ -299,8 +354,8 @@ _FACING_BINS = (("same", 0.0), ("perpendicular", 90.0), ("opposite", 180.0))
 
 
 def facing_relation(
-    a_front: np.ndarray,
-    b_front: np.ndarray,
+    a_front: Vec3,
+    b_front: Vec3,
     *,
     frame: str,
     half_width_deg: float = FACING_BIN_HALF_WIDTH_DEG,
@@ -315,15 +370,41 @@ def facing_relation(
     return _bin_angle(_angle_deg(ha, hb), _FACING_BINS, half_width_deg, frame)
 
 
-def _horizontal_offset(a: OrientedBox3D, b: OrientedBox3D) -> np.ndarray | None:
-    """(2,) (x, z) vector from a's centre to b's, or None if they (nearly) coincide horizontally."""
-    d = (b.center - a.center)[list(_HORIZONTAL_AXES)]  # (2,) metres
-    return d if float(np.linalg.norm(d)) >= MIN_HORIZONTAL_SEPARATION_M else None
+def _horizontal_heading(a_center: Vec3, b_center: Vec3) -> tuple[float, float] | None:
+    """(2,) unit (x, z) direction from a's centre to b's, or None if they (nearly) coincide horizontally
+    or are not finite."""
+    a, b = _xyz(a_center), _xyz(b_center)
+    if a is None or b is None:
+        return None
+    dx, dz = b[0] - a[0], b[2] - a[2]  # metres
+    norm = math.hypot(dx, dz)
+    if not norm >= MIN_HORIZONTAL_SEPARATION_M:
+        return None
+    return dx / norm, dz / norm
+
+
+def facing_towards_centres(
+    a_center: Vec3,
+    a_front: Vec3,
+    b_center: Vec3,
+    *,
+    frame: str,
+    boundary_deg: float = FACING_TOWARDS_BOUNDARY_DEG,
+    margin_deg: float = FACING_TOWARDS_MARGIN_DEG,
+) -> Judgement:
+    """facing_towards' core on (3,) centres and a's (3,) front in the judging frame."""
+    front = _horizontal(a_front)
+    heading = _horizontal_heading(a_center, b_center)
+    if front is None or heading is None:
+        return _degenerate(frame, margin_deg)
+    angle = _angle_deg(front, heading)
+    truth, reason = _three_way(boundary_deg - angle, margin_deg)
+    return Judgement(truth, angle, margin_deg, frame, reason)
 
 
 def facing_towards(
     a: OrientedBox3D,
-    a_front: np.ndarray,
+    a_front: Vec3,
     b: OrientedBox3D,
     *,
     frame: str,
@@ -332,23 +413,36 @@ def facing_towards(
 ) -> Judgement:
     """Is a facing towards b? quantity = horizontal angle (deg) between a's front and a->b; TRUE below
     boundary - margin, FALSE above boundary + margin."""
-    front = _horizontal(a_front)
-    if front is None or not (_box_ok(a) and _box_ok(b)):
+    if not (_box_ok(a) and _box_ok(b)):
         return _degenerate(frame, margin_deg)
-    offset = _horizontal_offset(a, b)
-    if offset is None:
-        return _degenerate(frame, margin_deg)
-    angle = _angle_deg(front, offset / float(np.linalg.norm(offset)))
-    truth, reason = _three_way(boundary_deg - angle, margin_deg)
-    return Judgement(truth, angle, margin_deg, frame, reason)
+    return facing_towards_centres(
+        a.center, a_front, b.center, frame=frame, boundary_deg=boundary_deg, margin_deg=margin_deg
+    )
 
 
 _SECTORS = (("front", 0.0), ("left", 90.0), ("back", 180.0), ("right", -90.0))
 
 
+def object_centric_between(
+    a_center: Vec3, a_front: Vec3, b_center: Vec3, *, frame: str, gap_deg: float = OBJECT_CENTRIC_GAP_DEG
+) -> Categorical:
+    """object_centric_position's core on (3,) centres and a's (3,) front in the judging frame."""
+    front = _horizontal(a_front)
+    heading = _horizontal_heading(a_center, b_center)
+    if front is None or heading is None:
+        return Categorical(None, math.nan, frame, DEGENERATE)
+    # In (x, z) coordinates, up x front = (0, -1, 0) x (fx, 0, fz) = (-fz, 0, fx).
+    left_x, left_z = -front[1], front[0]
+    angle = math.degrees(
+        math.atan2(heading[0] * left_x + heading[1] * left_z, heading[0] * front[0] + heading[1] * front[1])
+    )
+    angle = 180.0 if angle == -180.0 else angle  # atan2(-0.0, x < 0): keep the documented (-180, 180]
+    return _bin_angle(angle, _SECTORS, 45.0 - gap_deg, frame)
+
+
 def object_centric_position(
     a: OrientedBox3D,
-    a_front: np.ndarray,
+    a_front: Vec3,
     b: OrientedBox3D,
     *,
     frame: str,
@@ -361,25 +455,17 @@ def object_centric_position(
     has its left at -x, the camera's left; one facing the camera (-z) has its left at +x.
     Sectors are centred on 0, 90, 180, -90 deg; within gap_deg of a 45-deg boundary is AMBIGUOUS.
     """
-    front = _horizontal(a_front)
-    if front is None or not (_box_ok(a) and _box_ok(b)):
+    if not (_box_ok(a) and _box_ok(b)):
         return Categorical(None, math.nan, frame, DEGENERATE)
-    offset = _horizontal_offset(a, b)
-    if offset is None:
-        return Categorical(None, math.nan, frame, DEGENERATE)
-    # In (x, z) coordinates, up x front = (0, -1, 0) x (fx, 0, fz) = (-fz, 0, fx).
-    left = np.array([-front[1], front[0]])  # (2,) (x, z)
-    angle = math.degrees(math.atan2(float(offset @ left), float(offset @ front)))
-    angle = 180.0 if angle == -180.0 else angle  # atan2(-0.0, x < 0): keep the documented (-180, 180]
-    return _bin_angle(angle, _SECTORS, 45.0 - gap_deg, frame)
+    return object_centric_between(a.center, a_front, b.center, frame=frame, gap_deg=gap_deg)
 
 
 _VIEWER_SECTORS = (("towards", 0.0), ("right", 90.0), ("away", 180.0), ("left", -90.0))
 
 
 def facing_relative_to_viewer(
-    center: np.ndarray,
-    front: np.ndarray,
+    center: Vec3,
+    front: Vec3,
     *,
     frame: str,
     gap_deg: float = OBJECT_CENTRIC_GAP_DEG,
@@ -393,17 +479,18 @@ def facing_relative_to_viewer(
     viewer's right, 180 away, -90 the viewer's left. Sectors as in object_centric_position.
     """
     heading = _horizontal(front)
-    c = np.asarray(center, dtype=float).reshape(-1)
     # Only the horizontal offset matters for the line of sight: an object seen steeply from above (a table
     # below a downward-looking camera) still faces towards or away from the viewer; directly below the
     # camera (horizontal offset under MIN_HORIZONTAL_SEPARATION_M) it has no such direction.
-    offset = -c[list(_HORIZONTAL_AXES)] if c.shape == (3,) and np.isfinite(c).all() else None  # (2,) (x, z)
-    if heading is None or offset is None or float(np.linalg.norm(offset)) < MIN_HORIZONTAL_SEPARATION_M:
+    to_camera = _horizontal_heading(center, (0.0, 0.0, 0.0))  # (2,) unit (x, z), object -> camera
+    if heading is None or to_camera is None:
         return Categorical(None, math.nan, frame, DEGENERATE)
-    to_camera = offset / float(np.linalg.norm(offset))
     # The viewing ray is -to_camera; in (x, z) coordinates the viewer's right of ray (rx, rz) is (rz, -rx).
-    ray = -to_camera
-    viewer_right = np.array([ray[1], -ray[0]])  # (2,) (x, z)
-    angle = math.degrees(math.atan2(float(heading @ viewer_right), float(heading @ to_camera)))
+    right_x, right_z = -to_camera[1], to_camera[0]
+    angle = math.degrees(
+        math.atan2(
+            heading[0] * right_x + heading[1] * right_z, heading[0] * to_camera[0] + heading[1] * to_camera[1]
+        )
+    )
     angle = 180.0 if angle == -180.0 else angle
     return _bin_angle(angle, _VIEWER_SECTORS, 45.0 - gap_deg, frame)

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from functools import cached_property
 
 import numpy as np
 
-from spatialforge.geometry.boxes import OrientedBox3D
 from spatialforge.geometry.gravity import gravity_aligned_from_cam
-from spatialforge.geometry.transforms import RigidTransform
 from spatialforge.qa.references import (
     Reference,
     ReferenceRefusal,
@@ -28,9 +25,13 @@ from spatialforge.qa.references import (
 from spatialforge.scene.records import Object3D, Scene, View
 from spatialforge.tasks.sampling import below
 
+Vec3 = tuple[float, float, float]
+
 
 class ViewContext:
-    """One view of one scene, with its visible objects and their boxes in the camera and judging frames."""
+    """One view of one scene: its visible objects, and their centres, fronts and camera distances in the
+    camera and judging frames as plain floats (computed together in one numpy pass, then read by key: tasks
+    look them up for every candidate, where numpy's per-call overhead would dominate)."""
 
     def __init__(self, scene: Scene, view: View) -> None:
         self.scene = scene
@@ -38,50 +39,45 @@ class ViewContext:
         self.cam_frame = view.frame  # "cam:<view_id>"
         self.has_gravity = scene.gravity is not None
         self.judge_frame = f"cam_gravity:{view.view_id}" if self.has_gravity else self.cam_frame
-        self._cam_from_world = view.cam_from_world()
+        cam_from_world = view.cam_from_world()
         # (3, 3) judge_from_cam: rotation only (same origin), identity without gravity.
         if scene.gravity is not None:
             up_world = -np.asarray(scene.gravity.down_world, dtype=float)
-            self._judge_from_cam = gravity_aligned_from_cam(view.world_from_cam, up_world).rotation
+            judge_from_cam = gravity_aligned_from_cam(view.world_from_cam, up_world).rotation
         else:
-            self._judge_from_cam = np.eye(3)
+            judge_from_cam = np.eye(3)
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
-
-    @cached_property
-    def _visibility(self) -> dict[str, ReferenceRefusal | None]:
-        """object_id -> why it is not visible in this view (qa.references.visibility_refusal), or None."""
-        return {o.object_id: visibility_refusal(self.scene, self.view, o) for o in self.scene.objects}
-
-    @cached_property
-    def visible(self) -> tuple[Object3D, ...]:
-        """Objects visible in this view with a well-formed box (finite, positive size), in scene order."""
-        return tuple(
-            o for o in self.scene.objects if self._visibility[o.object_id] is None and o.box.is_well_formed
+        self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
+        self._visibility = {o.object_id: visibility_refusal(scene, view, o) for o in scene.objects}
+        # Objects visible in this view with a well-formed box (finite, positive size), in scene order.
+        self.visible: tuple[Object3D, ...] = tuple(
+            o for o in scene.objects if self._visibility[o.object_id] is None and o.box.is_well_formed
         )
+        ids = [o.object_id for o in self.visible]
+        # object_id -> (3,) box centre, metres, in cam / in the judging frame; (3,) unit front in the judging
+        # frame (None for front-less objects); Euclidean distance camera centre -> box centre, metres.
+        self.center_cam: dict[str, Vec3] = {}
+        self.center_judge: dict[str, Vec3] = {}
+        self.distances: dict[str, float] = {}
+        self._front_judge: dict[str, Vec3 | None] = {}
+        if not ids:
+            return
+        centres_world = np.array([o.box.center for o in self.visible])  # (N, 3) m, world
+        cam = centres_world @ cam_from_world.rotation.T + cam_from_world.translation  # (N, 3) m, cam
+        judge = cam @ judge_from_cam.T  # (N, 3) m, judging frame
+        fronts_world = np.array([o.box.rotation[:, 0] for o in self.visible])  # (N, 3) object +x, world
+        fronts = fronts_world @ (judge_from_cam @ cam_from_world.rotation).T  # (N, 3) judging frame
+        self.center_cam = dict(zip(ids, map(tuple, cam.tolist()), strict=True))
+        self.center_judge = dict(zip(ids, map(tuple, judge.tolist()), strict=True))
+        self.distances = dict(zip(ids, np.linalg.norm(cam, axis=1).tolist(), strict=True))
+        self._front_judge = {
+            o.object_id: tuple(f) if o.has_front else None
+            for o, f in zip(self.visible, fronts.tolist(), strict=True)
+        }
 
-    @cached_property
-    def boxes_cam(self) -> dict[str, OrientedBox3D]:
-        """object_id -> box in the camera frame, for visible objects."""
-        return {o.object_id: o.box.transformed(self._cam_from_world) for o in self.visible}
-
-    @cached_property
-    def boxes_judge(self) -> dict[str, OrientedBox3D]:
-        """object_id -> box in the judging frame (cam_gravity when gravity is known), for visible objects."""
-        if not self.has_gravity:
-            return self.boxes_cam
-        judge_from_cam = RigidTransform(self._judge_from_cam, np.zeros(3), self.judge_frame, self.cam_frame)
-        return {oid: box.transformed(judge_from_cam) for oid, box in self.boxes_cam.items()}
-
-    def front_judge(self, obj: Object3D) -> np.ndarray | None:
-        """(3,) obj's front in the judging frame, or None when it has none."""
-        if not obj.has_front:
-            return None
-        return self.boxes_judge[obj.object_id].front_direction()
-
-    @cached_property
-    def distances(self) -> dict[str, float]:
-        """object_id -> metres, Euclidean, camera centre to box centre, for visible objects."""
-        return {oid: float(np.linalg.norm(box.center)) for oid, box in self.boxes_cam.items()}
+    def front_judge(self, obj: Object3D) -> Vec3 | None:
+        """(3,) obj's unit front in the judging frame, or None when it has none (obj must be visible)."""
+        return self._front_judge[obj.object_id]
 
     # -------------------------------------------------------------- references
 
@@ -104,14 +100,14 @@ class ViewContext:
         """A unique reference to obj, drawn by rng; text references whose criterion is in avoid_criteria
         are not used (they would give the answer away), falling back to a box marker. A marker gets the
         first colour not in used_colours."""
-        options = self._options(obj)
-        if isinstance(options, ReferenceRefusal):
-            return options
-        usable = (
-            [r for r in options if r.criterion is None or r.criterion not in avoid_criteria]
-            if avoid_criteria
-            else options
-        )
+        key = (obj.object_id, avoid_criteria)
+        usable = self._usable.get(key)
+        if usable is None:
+            options = self._options(obj)
+            if isinstance(options, ReferenceRefusal):
+                return options
+            usable = [r for r in options if r.criterion is None or r.criterion not in avoid_criteria]
+            self._usable[key] = usable
         if usable and usable[0].kind != "marker":
             return usable[below(rng, len(usable))]
         return marker_reference(self.view, obj, used_colours)

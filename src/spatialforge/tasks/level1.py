@@ -14,9 +14,7 @@ when gravity is known, tasks/context.py):
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-
-import numpy as np
+from collections.abc import Iterator, Sequence
 
 from spatialforge.geometry.relations import SIZE_RATIO_MARGIN, facing_relative_to_viewer
 from spatialforge.tasks.context import ViewContext
@@ -36,7 +34,7 @@ NO_FRONT = "no_front"
 AMBIGUOUS_LENGTH_AXIS = "ambiguous_length_axis"  # front-less object whose horizontal sides are too similar
 
 
-def _xyz(v: np.ndarray) -> str:
+def _xyz(v: Sequence[float]) -> str:
     return "(" + ", ".join(f"{c:.3f}" for c in v) + ")"
 
 
@@ -55,12 +53,12 @@ def _name(mention_obj) -> str:
 )
 def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for obj in shuffled(ctx.visible, rng):
-        c = ctx.boxes_cam[obj.object_id].center  # (3,) m, cam
+        c = ctx.center_cam[obj.object_id]  # (3,) m, cam
         yield Fact(
             "object_location",
             "",
             (Mention("a", obj, "target"),),
-            Vector("position_m", (float(c[0]), float(c[1]), float(c[2]))),
+            Vector("position_m", c),
             ctx.cam_frame,
             (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m",),
         )
@@ -96,9 +94,9 @@ def _camera_distances(ctx: ViewContext, rng: random.Random, task: str, metric: s
     """Each visible object's distance from the camera: Euclidean (object_distance_camera) or its depth,
     the centre's z (object_depth)."""
     for obj in shuffled(ctx.visible, rng):
-        c = ctx.boxes_cam[obj.object_id].center  # (3,) m, cam
+        c = ctx.center_cam[obj.object_id]  # (3,) m, cam
         if task == "object_depth":
-            value, how = float(c[2]), f"depth = z = {c[2]:.3f} m"
+            value, how = c[2], f"depth = z = {c[2]:.3f} m"
         else:
             value = ctx.distances[obj.object_id]
             how = f"distance = |centre| = {value:.3f} m"
@@ -190,7 +188,7 @@ def object_orientation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
         if front is None:
             yield NO_FRONT
             continue
-        center = ctx.boxes_judge[obj.object_id].center
+        center = ctx.center_judge[obj.object_id]
         facing = facing_relative_to_viewer(center, front, frame=ctx.judge_frame)
         if facing.value is None:
             yield f"facing_{facing.reason}"

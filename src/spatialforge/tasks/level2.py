@@ -11,11 +11,10 @@ refused without gravity ("no_gravity"), since the camera's own axes need not be 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from itertools import permutations
-
-import numpy as np
 
 from spatialforge.geometry.relations import (
     ABOVE,
@@ -28,13 +27,13 @@ from spatialforge.geometry.relations import (
     TALLER,
     Judgement,
     Truth,
-    closer_of_two,
+    closer_of_two_centres,
     compare_distances,
+    compare_sizes,
+    direction_between,
     facing_relation,
-    facing_towards,
-    judge_direction,
-    judge_size,
-    object_centric_position,
+    facing_towards_centres,
+    object_centric_between,
 )
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
@@ -101,8 +100,8 @@ DIRECTION_AXES = {
 def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for (a, b), variant in with_variants(ctx.visible, 2, tuple(DIRECTION_AXES), rng):
         relation, if_true, if_false, phrases, options = DIRECTION_AXES[variant]
-        box_a, box_b = ctx.boxes_judge[a.object_id], ctx.boxes_judge[b.object_id]
-        j = judge_direction(relation, box_a, box_b, frame=ctx.judge_frame)
+        centre_a, centre_b = ctx.center_judge[a.object_id], ctx.center_judge[b.object_id]  # (3,) m, judge
+        j = direction_between(relation, centre_a, centre_b, frame=ctx.judge_frame)
         if j.truth is Truth.AMBIGUOUS:
             yield _reason(j)
             continue
@@ -115,8 +114,8 @@ def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
             Category(value, phrases, options),
             ctx.judge_frame,
             (
-                f"in {ctx.judge_frame}: {axis}({_name(a)}) = {box_a.center[relation.axis]:.3f} m, "
-                f"{axis}({_name(b)}) = {box_b.center[relation.axis]:.3f} m",
+                f"in {ctx.judge_frame}: {axis}({_name(a)}) = {centre_a[relation.axis]:.3f} m, "
+                f"{axis}({_name(b)}) = {centre_b[relation.axis]:.3f} m",
                 f"{relation.name} score = {j.quantity:.3f} m vs margin {j.margin:.2f} m -> {value}",
             ),
         )
@@ -133,17 +132,18 @@ def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
 )
 def relative_direction_vector(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for a, b in combos(ctx.visible, 2, rng):
-        delta = ctx.boxes_cam[b.object_id].center - ctx.boxes_cam[a.object_id].center  # (3,) m, cam
-        norm = float(np.linalg.norm(delta))
+        (ax, ay, az), (bx, by, bz) = ctx.center_cam[a.object_id], ctx.center_cam[b.object_id]
+        delta = (bx - ax, by - ay, bz - az)  # (3,) m, cam
+        norm = math.hypot(*delta)
         if not norm >= MIN_SEPARATION_M:
             yield BELOW_MIN_DISTANCE
             continue
-        unit = delta / norm
+        unit = (delta[0] / norm, delta[1] / norm, delta[2] / norm)
         yield Fact(
             "relative_direction_vector",
             "",
             (Mention("a", a, "from"), Mention("b", b, "to")),
-            Vector("unit", (float(unit[0]), float(unit[1]), float(unit[2]))),
+            Vector("unit", unit),
             ctx.cam_frame,
             (
                 f"centre({_name(b)}) - centre({_name(a)}) in {ctx.cam_frame} = "
@@ -161,17 +161,19 @@ DISTANCE_VARIANTS = ("euclidean", "horizontal", "vertical", "depth")
 def _distance(ctx: ViewContext, a, b, variant: str) -> tuple[float, str, str] | str:
     """(metres, frame, how) of one distance variant between two centres, or a rejection reason."""
     if variant == "depth":
-        dz = ctx.boxes_cam[b.object_id].center[2] - ctx.boxes_cam[a.object_id].center[2]
-        return abs(float(dz)), ctx.cam_frame, "|dz|"
+        dz = ctx.center_cam[b.object_id][2] - ctx.center_cam[a.object_id][2]
+        return abs(dz), ctx.cam_frame, "|dz|"
     if variant == "euclidean":
-        d = ctx.boxes_cam[b.object_id].center - ctx.boxes_cam[a.object_id].center
-        return float(np.linalg.norm(d)), ctx.cam_frame, "|d|"
+        return math.dist(ctx.center_cam[b.object_id], ctx.center_cam[a.object_id]), ctx.cam_frame, "|d|"
     if not ctx.has_gravity:
         return NO_GRAVITY
-    d = ctx.boxes_judge[b.object_id].center - ctx.boxes_judge[a.object_id].center  # (3,) m, cam_gravity
+    (ax, ay, az), (bx, by, bz) = (
+        ctx.center_judge[a.object_id],
+        ctx.center_judge[b.object_id],
+    )  # m, cam_gravity
     if variant == "vertical":
-        return abs(float(d[1])), ctx.judge_frame, "|dy| (y along gravity)"
-    return float(np.hypot(d[0], d[2])), ctx.judge_frame, "sqrt(dx^2 + dz^2) (horizontal plane)"
+        return abs(by - ay), ctx.judge_frame, "|dy| (y along gravity)"
+    return math.hypot(bx - ax, bz - az), ctx.judge_frame, "sqrt(dx^2 + dz^2) (horizontal plane)"
 
 
 @register(
@@ -221,14 +223,13 @@ OBJECT_SLOTS_3 = {"a": "{a}", "b": "{b}", "c": "{c}"}
 )
 def closer_of_two_task(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for anchor, b, c in combos(ctx.visible, 3, rng):
-        box_a, box_b, box_c = (ctx.boxes_cam[o.object_id] for o in (anchor, b, c))
-        j = closer_of_two(box_a, box_b, box_c, frame=ctx.cam_frame)
+        centre_a, centre_b, centre_c = (ctx.center_cam[o.object_id] for o in (anchor, b, c))  # m, cam
+        j = closer_of_two_centres(centre_a, centre_b, centre_c, frame=ctx.cam_frame)
         if j.truth is Truth.AMBIGUOUS:
             yield _reason(j)
             continue
         value = "b" if j.truth is Truth.TRUE else "c"
-        d_b = float(np.linalg.norm(box_b.center - box_a.center))
-        d_c = float(np.linalg.norm(box_c.center - box_a.center))
+        d_b, d_c = math.dist(centre_b, centre_a), math.dist(centre_c, centre_a)
         yield Fact(
             "closer_of_two",
             "",
@@ -261,7 +262,7 @@ def _beats(ctx: ViewContext, variant: str, x, y) -> Judgement:
     if variant == "farthest":
         return compare_distances(ctx.distances[y.object_id], ctx.distances[x.object_id], ctx.cam_frame)
     relation = {"largest": BIGGER, "smallest": SMALLER, "tallest": TALLER, "shortest": SHORTER}[variant]
-    return judge_size(relation, x.box, y.box, frame=ctx.cam_frame)
+    return compare_sizes(relation, relation.metric(x.box), relation.metric(y.box), frame=ctx.cam_frame)
 
 
 def _ranking(ctx: ViewContext, variant: str, objs) -> list[int] | str:
@@ -280,7 +281,7 @@ def _ranking(ctx: ViewContext, variant: str, objs) -> list[int] | str:
 
 
 def _criterion_line(ctx: ViewContext, variant: str, obj) -> str:
-    box = ctx.boxes_cam[obj.object_id]
+    box = obj.box  # sizes are the same in every frame
     if variant in ("nearest", "farthest", "order_near_far"):
         return f"{_name(obj)}: distance {ctx.distances[obj.object_id]:.3f} m"
     if variant in ("largest", "smallest"):
@@ -348,7 +349,8 @@ SIZE_COMPARISONS = {"bigger": BIGGER, "smaller": SMALLER, "taller": TALLER, "sho
 )
 def relative_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for (a, b), variant in with_variants(ctx.visible, 2, tuple(SIZE_COMPARISONS), rng):
-        j = judge_size(SIZE_COMPARISONS[variant], a.box, b.box, frame="object")
+        relation = SIZE_COMPARISONS[variant]
+        j = compare_sizes(relation, relation.metric(a.box), relation.metric(b.box), frame="object")
         if j.truth is Truth.AMBIGUOUS:
             yield _reason(j)
             continue
@@ -402,8 +404,8 @@ def orientation_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact 
             answer = Category(rel.value, FACING_PHRASES)
             line = f"horizontal angle between the fronts = {rel.angle_deg:.1f} deg -> {rel.value}"
         else:
-            j = facing_towards(
-                ctx.boxes_judge[a.object_id], front_a, ctx.boxes_judge[b.object_id], frame=ctx.judge_frame
+            j = facing_towards_centres(
+                ctx.center_judge[a.object_id], front_a, ctx.center_judge[b.object_id], frame=ctx.judge_frame
             )
             if j.truth is Truth.AMBIGUOUS:
                 yield _reason(j)
@@ -448,8 +450,8 @@ def object_centric_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fa
         if front is None:
             yield NO_FRONT
             continue
-        pos = object_centric_position(
-            ctx.boxes_judge[a.object_id], front, ctx.boxes_judge[b.object_id], frame=f"object:{a.object_id}"
+        pos = object_centric_between(
+            ctx.center_judge[a.object_id], front, ctx.center_judge[b.object_id], frame=f"object:{a.object_id}"
         )
         if pos.value is None:
             yield pos.reason or "within_margin"

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from spatialforge.scene.records import Object3D
 
@@ -42,9 +43,12 @@ SIZE_CRITERIA = frozenset({"largest", "smallest", "tallest", "shortest"})
 QUANTITY_KINDS = ("length", "volume")
 VECTOR_KINDS = ("unit", "position_m")
 
+# Facts, mentions and answers are NamedTuples: immutable like frozen dataclasses, but built in a sixth of the
+# time (0.35 vs 2.3 us), and generation builds several per QA record.
+NO_SLOTS: Mapping[str, str] = MappingProxyType({})
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
+
+class Quantity(NamedTuple):
     """A positive SI value: kind "length" (metres) or "volume" (cubic metres); metric scores free answers."""
 
     kind: str
@@ -56,8 +60,7 @@ class Quantity:
         return {"length": "m", "volume": "m^3"}[self.kind]
 
 
-@dataclass(frozen=True, slots=True)
-class Category:
+class Category(NamedTuple):
     """value: the true value; phrases: every value of the set -> its text in sentences (may contain object
     slots); option_texts: shorter texts for mcq options ("left" where the sentence says "to the left of"),
     None to show the phrases."""
@@ -67,8 +70,7 @@ class Category:
     option_texts: Mapping[str, str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Vector:
+class Vector(NamedTuple):
     """kind "unit": a unit direction; "position_m": a point in metres. Components in the fact's frame."""
 
     kind: str
@@ -78,8 +80,7 @@ class Vector:
 Answer = Quantity | Category | Vector
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     """An object named in the question: its template slot ("a", "b", ...) and role in the record."""
 
     slot: str
@@ -87,8 +88,7 @@ class Mention:
     role: str
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
     """One computed answer about objects of one view, before rendering.
 
     variant: which sub-question ("width", "left_right", "euclidean", ...; "" for none), picks templates.
@@ -105,7 +105,7 @@ class Fact:
     frame: str | None
     reasoning: tuple[str, ...] = ()
     avoid_criteria: frozenset[str] = frozenset()
-    slots: Mapping[str, str] = field(default_factory=dict)
+    slots: Mapping[str, str] = NO_SLOTS
 
 
 # A task yields facts, or a rejection reason (a stable snake_case code) for a candidate it will not ask.
