@@ -18,7 +18,7 @@ from spatialforge.engine.runner import (
     iter_records,
     run_sharded,
 )
-from spatialforge.engine.seeds import bucket_of, rng_for, seed_for
+from spatialforge.engine.seeds import bucket_of, rng_for, scene_seeds, seed_for
 from spatialforge.scene.io import SceneWriter
 from spatialforge.scene.records import Scene
 from tests.scene.builders import tiny_scene
@@ -101,6 +101,11 @@ def test_seed_pinned_and_independent_of_each_key() -> None:
     # No concatenation ambiguity between scene_id and task.
     assert seed_for(0, "ab", "c") != seed_for(0, "a", "bc")
     assert rng_for(0, "a", "b").random() == rng_for(0, "a", "b").random()
+
+
+@given(st.integers(0, 2**40), st.text(max_size=20), st.lists(st.text(max_size=12), max_size=5))
+def test_scene_seeds_are_seed_for(global_seed: int, scene_id: str, keys: list[str]) -> None:
+    assert scene_seeds(global_seed, scene_id, keys) == [seed_for(global_seed, scene_id, k) for k in keys]
 
 
 @given(st.text(max_size=30), st.integers(1, 500))

@@ -16,6 +16,7 @@ from spatialforge.qa.choices import (
     TF_STYLES,
     TOO_FEW_VALUES,
     ChoiceRefusal,
+    RatioBand,
     canonical_letter,
     categorical_options,
     count_distractors,
@@ -260,3 +261,28 @@ def test_tf_styles_half_and_half_and_balanced() -> None:
         assert by_style[(style.name, True)] == by_style[(style.name, False)]
     yes_no = by_style[("yes_no", True)]
     assert abs(yes_no - n / 2) < 4 * (n / 4) ** 0.5  # binomial(n, 1/2): 4 standard deviations
+
+
+@given(
+    st.floats(min_value=0.01, max_value=50.0),
+    st.integers(min_value=1, max_value=5),
+    st.sampled_from(["cm", "in", "m", "ft"]),
+    st.integers(min_value=0, max_value=2**32),
+)
+@settings(max_examples=200, deadline=None)
+def test_ratio_band_draws_what_the_same_callable_draws(truth: float, n: int, unit: str, seed: int) -> None:
+    """The inline band test is an optimisation only: RatioBand(0.75, 1.25) and spatialrgpt_success give the
+    same distractors from the same seed (or refuse alike)."""
+
+    def draw(is_correct):
+        try:
+            return numeric_distractors(truth, n, is_correct, unit, random.Random(seed))
+        except ChoiceRefusal as e:
+            return e.reason
+
+    assert draw(RatioBand(0.75, 1.25)) == draw(spatialrgpt_success)
+
+
+@given(st.floats(min_value=1e-3, max_value=1e3), st.floats(min_value=1e-3, max_value=1e3))
+def test_ratio_band_is_the_spatialrgpt_band(pred: float, gold: float) -> None:
+    assert RatioBand(0.75, 1.25)(pred, gold) == spatialrgpt_success(pred, gold)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from spatialforge.bench.metrics import spatialrgpt_success
 from spatialforge.bench.parsers import parse_choice, parse_number, parse_vector, parse_yes_no
 from spatialforge.demo.box_scenes import (
     CAMERA_HEIGHT_M,
@@ -38,7 +39,7 @@ from spatialforge.sources.fronts import has_semantic_front
 from spatialforge.tasks.banks import load_bank, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import TASKS
-from spatialforge.tasks.render import Renderer
+from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
 from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
 
 SIZES = dict(CATEGORY_SIZES)
@@ -629,3 +630,8 @@ def test_free_volume_answer_reads_back_with_its_own_tolerance() -> None:
             r["answer_value"],
             r["tolerance"],
         )
+
+
+def test_distractor_band_is_spatialrgpt_success() -> None:
+    for pred, gold in [(0.75, 1.0), (0.7499, 1.0), (1.25, 1.0), (1.2501, 1.0), (3.0, 2.5), (1e-3, 2e-3)]:
+        assert DISTRACTOR_DISTINCT(pred, gold) == spatialrgpt_success(pred, gold)

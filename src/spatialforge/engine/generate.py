@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from spatialforge.engine.runner import RunReport, SceneResult, run_sharded
-from spatialforge.engine.seeds import rng_for, seed_for
+from spatialforge.engine.seeds import scene_seeds
 from spatialforge.scene.records import Scene
 from spatialforge.tasks.banks import TemplateBank, load_bank, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import HISPATIAL_FAMILY_WEIGHTS, TASKS, get_task, task_weights
 from spatialforge.tasks.render import Renderer
-from spatialforge.tasks.spec import Fact, TaskSpec
+from spatialforge.tasks.spec import Category, Fact, TaskSpec
 
 # HiSpatial's released data loader mixes formats text 0.3 / mcq 0.4 / tf 0.3 (SPEC section 3).
 HISPATIAL_FORMAT_WEIGHTS = (("free", 0.3), ("mcq", 0.4), ("tf", 0.3))
@@ -139,13 +139,14 @@ def build_plan(config: GenerateConfig) -> Plan:
     return Plan(tuple(plans))
 
 
-def _quotas(plan: Plan, config: GenerateConfig, scene_id: str) -> Counter[str]:
-    mix = rng_for(config.seed, scene_id, MIX_KEY)
+def _quotas(plan: Plan, config: GenerateConfig, mix_seed: int) -> Counter[str]:
+    """Task -> QA slots of one scene: max_qa_per_scene draws by task weight with the scene's "__mix__" rng."""
+    mix = random.Random(mix_seed)  # = rng_for(config.seed, scene_id, MIX_KEY)
     return Counter(mix.choices(plan.names, weights=plan.weights, k=config.max_qa_per_scene))
 
 
 def _round_robin(task: TaskPlan, contexts: Sequence[ViewContext], rng: random.Random) -> Iterator[tuple]:
-    """(context, fact-or-reason) from every view's candidates in turn."""
+    """(context, candidate) pairs alternating over the scene's views until all are exhausted."""
     if len(contexts) == 1:
         ctx = contexts[0]
         for item in task.spec.candidates(ctx, rng):
@@ -178,38 +179,74 @@ def _draw_format(task: TaskPlan, rng: random.Random, slots_left: int) -> str | N
     return _draw(task.formats, task.cumulative, rng)
 
 
-def _tally(tallies: dict[str, Counter[str]], record: dict[str, Any], variant: str) -> None:
-    task, fmt = record["task"], record["format"]
-    tallies["task_format"][f"{task}/{fmt}"] += 1
-    if fmt == "mcq":
-        tallies["mcq_answer_letter"][f"{task}/{record['answer_value']}"] += 1
-    elif fmt == "tf":
-        tallies["tf_answer"][f"{task}/{variant or '-'}/{record['answer_value']}"] += 1
+class _Tallies:
+    """The balance counts of one scene, keyed by tuples while generating and spelled "a/b/c" at the end
+    (formatting a key per record would cost more than counting)."""
+
+    def __init__(self) -> None:
+        self.task_format: Counter[tuple[str, str]] = Counter()
+        self.mcq_answer_letter: Counter[tuple[str, str]] = Counter()
+        self.tf_answer: Counter[tuple[str, str, bool]] = Counter()
+        self.categorical_answer: Counter[tuple[str, str, str]] = Counter()
+        self.quota: Counter[tuple[str, str]] = Counter()
+
+    def count(self, task: str, fact: Fact, fmt: str, records: Sequence[dict[str, Any]]) -> None:
+        self.task_format[(task, fmt)] += len(records)
+        if fmt == "mcq":
+            self.mcq_answer_letter[(task, records[0]["answer_value"])] += 1
+        elif fmt == "tf":
+            for record in records:
+                self.tf_answer[(task, fact.variant or "-", record["answer_value"])] += 1
+        if fmt != "tf" and isinstance(fact.answer, Category):
+            self.categorical_answer[(task, fact.variant or "-", fact.answer.value)] += 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        groups = {
+            "task_format": self.task_format,
+            "mcq_answer_letter": self.mcq_answer_letter,
+            "tf_answer": self.tf_answer,
+            "categorical_answer": self.categorical_answer,
+            "quota": self.quota,
+        }
+        return {
+            group: {"/".join(str(part) for part in key): n for key, n in counter.items()}
+            for group, counter in groups.items()
+            if counter
+        }
+
+
+_last_plan: tuple[GenerateConfig, Plan] | None = None
+
+
+def _plan_for(config: GenerateConfig) -> Plan:
+    """build_plan, without hashing the config again when the same object comes back (every scene of a run)."""
+    global _last_plan
+    if _last_plan is None or _last_plan[0] is not config:
+        _last_plan = (config, build_plan(config))
+    return _last_plan[1]
 
 
 def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     """The QA records of one scene (see the module docstring)."""
-    plan = build_plan(config)
+    plan = _plan_for(config)
     common = load_common()
     contexts = [ViewContext(scene, view) for view in scene.views]
     renderers = {id(ctx): Renderer(ctx, common) for ctx in contexts}
-    quotas = _quotas(plan, config, scene.scene_id)
+    mix_seed, *task_seeds = scene_seeds(config.seed, scene.scene_id, (MIX_KEY, *plan.names))
+    quotas = _quotas(plan, config, mix_seed)
     records: list[dict[str, Any]] = []
     rejected: Counter[str] = Counter()
     # A box with NaN/inf or a non-positive side is left out of every question; counted once per scene.
     degenerate = sum(not o.box.is_well_formed for o in scene.objects)
     if degenerate:
         rejected["scene/degenerate_box"] += degenerate
-    tallies: dict[str, Counter[str]] = {
-        g: Counter() for g in ("task_format", "mcq_answer_letter", "tf_answer", "categorical_answer", "quota")
-    }
-    for task in plan.tasks:
+    tallies = _Tallies()
+    for task, seed in zip(plan.tasks, task_seeds, strict=True):
         name = task.spec.name
         quota = quotas.get(name, 0)
         if quota == 0:
             continue
-        seed = seed_for(config.seed, scene.scene_id, name)
-        rng = random.Random(seed)  # = engine.seeds.rng_for(seed, scene_id, task), hashed once
+        rng = random.Random(seed)  # = engine.seeds.rng_for(config.seed, scene_id, task)
         produced, attempts = 0, 0
         for ctx, item in _round_robin(task, contexts, rng):
             attempts += 1
@@ -223,22 +260,14 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
                 if isinstance(out, str):
                     rejected[f"{name}/{out}"] += 1
                 else:
-                    _count_answer(tallies, item, out)
+                    tallies.count(name, item, fmt, out)
                     records.extend(out)
                     produced += len(out)
             if produced >= quota or attempts >= quota * config.max_attempts_per_qa:
                 break
-        tallies["quota"][f"{name}/asked"] += quota
-        tallies["quota"][f"{name}/produced"] += produced
-    return SceneResult(records, dict(rejected), {g: dict(c) for g, c in tallies.items() if c})
-
-
-def _count_answer(tallies: dict[str, Counter[str]], fact: Fact, out: list[dict[str, Any]]) -> None:
-    for record in out:
-        _tally(tallies, record, fact.variant)
-    value = getattr(fact.answer, "value", None)
-    if value is not None and out[0]["format"] != "tf":
-        tallies["categorical_answer"][f"{fact.task}/{fact.variant or '-'}/{value}"] += 1
+        tallies.quota[(name, "asked")] += quota
+        tallies.quota[(name, "produced")] += produced
+    return SceneResult(records, dict(rejected), tallies.as_dict())
 
 
 def run_generate(

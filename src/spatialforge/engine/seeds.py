@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 
 # 8-byte digests: 64-bit seeds; bucket modulo bias is below 2**-40 for any realistic bucket count.
 _DIGEST_BYTES = 8
@@ -24,6 +25,13 @@ def _hash64(payload: str, person: bytes) -> int:
 def seed_for(global_seed: int, scene_id: str, task: str) -> int:
     """64-bit seed of (global_seed, scene_id, task); JSON-encoded so no two keys share a payload."""
     return _hash64(json.dumps([int(global_seed), scene_id, task]), _SEED_PERSON)
+
+
+def scene_seeds(global_seed: int, scene_id: str, keys: Sequence[str]) -> list[int]:
+    """[seed_for(global_seed, scene_id, k) for k in keys], with the scene's part of the payload encoded once
+    (json.dumps of a list is its items' encodings joined by ", ")."""
+    prefix = f"[{json.dumps(int(global_seed))}, {json.dumps(scene_id)}, "
+    return [_hash64(f"{prefix}{json.dumps(k)}]", _SEED_PERSON) for k in keys]
 
 
 def rng_for(global_seed: int, scene_id: str, task: str) -> random.Random:

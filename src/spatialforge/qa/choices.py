@@ -216,9 +216,25 @@ def categorical_options(correct: str, others: Sequence[str], k: int, rng: random
 # ---------------------------------------------------------------- numeric distractors
 
 
-def _draw_ratio(rng: random.Random, band: tuple[float, float]) -> float:
-    lo, hi = band
-    return math.exp(rng.uniform(math.log(lo), math.log(hi)))
+@dataclass(frozen=True, slots=True)
+class RatioBand:
+    """is_correct(pred, gold) = lo * gold <= pred <= hi * gold: a success band relative to the gold, such as
+    SpatialRGPT's (0.75, 1.25). Distractor draws test it inline, without a call per comparison."""
+
+    lo: float
+    hi: float
+
+    def __call__(self, pred: float, gold: float) -> bool:
+        return self.lo * gold <= pred <= self.hi * gold
+
+
+# log of DISTRACTOR_RATIO_BANDS: a ratio is exp(uniform(log lo, log hi)).
+_LOG_RATIO_BANDS = tuple((math.log(lo), math.log(hi)) for lo, hi in DISTRACTOR_RATIO_BANDS)
+
+
+def _confusable(x: float, y: float, is_correct: IsCorrect) -> bool:
+    """Would either value be scored correct with the other as gold?"""
+    return is_correct(x, y) or is_correct(y, x)
 
 
 def _try_distractors(
@@ -231,11 +247,16 @@ def _try_distractors(
     kept = [(truth_text, truth, truth_number * scale)]
     n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform
     below, above = truth, truth  # the chain ends on each side of the truth
+    band = (is_correct.lo, is_correct.hi) if isinstance(is_correct, RatioBand) else None
+    random_ = rng.random
     for i in range(n):
+        # = exp(rng.uniform(log lo, log hi)), the same draw spelled out.
         if i < n_below:
-            d = below = below * _draw_ratio(rng, DISTRACTOR_RATIO_BANDS[0])
+            log_lo, log_hi = _LOG_RATIO_BANDS[0]
+            d = below = below * math.exp(log_lo + (log_hi - log_lo) * random_())
         else:
-            d = above = above * _draw_ratio(rng, DISTRACTOR_RATIO_BANDS[1])
+            log_lo, log_hi = _LOG_RATIO_BANDS[1]
+            d = above = above * math.exp(log_lo + (log_hi - log_lo) * random_())
         d_text, d_number = text_of(d, unit)
         d_shown = d_number * scale
         if d_shown <= 0.0:
@@ -244,12 +265,15 @@ def _try_distractors(
             if text == d_text:
                 return None
             # Neither value may be scored correct with the other as gold, for drawn and shown x exact and
-            # rounded (unrolled: the inner loop of every numeric option set).
+            # rounded (the inner loop of every numeric option set: a band is tested inline).
             for x in (d, d_shown):
-                if is_correct(x, exact) or is_correct(exact, x):
-                    return None
-                if is_correct(x, rounded) or is_correct(rounded, x):
-                    return None
+                for gold in (exact, rounded):
+                    if band is not None:
+                        lo, hi = band
+                        if lo * gold <= x <= hi * gold or lo * x <= gold <= hi * x:
+                            return None
+                    elif _confusable(x, gold, is_correct):
+                        return None
         kept.append((d_text, d, d_shown))
     return [(text, rounded) for text, _, rounded in kept[1:]]
 

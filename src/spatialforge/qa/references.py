@@ -117,14 +117,20 @@ def _category_text(obj: Object3D) -> str:
     return obj.category.replace("_", " ")
 
 
-def visibility_refusal(scene: Scene, view: View, obj: Object3D) -> ReferenceRefusal | None:
-    """None if obj is visible in view, else why not (see REFUSAL_REASONS)."""
+def visibility_refusal(
+    scene: Scene, view: View, obj: Object3D, *, center_z: float | None = None
+) -> ReferenceRefusal | None:
+    """None if obj is visible in view, else why not (see REFUSAL_REASONS).
+
+    center_z: the box centre's depth in this view's camera frame (metres), if the caller has it (QA
+    generation computes a whole view's at once); computed here otherwise."""
     obs = obj.observation(view.view_id)
     if obs is None:
         return ReferenceRefusal("not_visible", f"object {obj.object_id} has no observation in {view.view_id}")
-    center_cam = view.center_in_camera(obj.box.center)  # (3,) m, OpenCV camera frame
-    if obs.behind_camera or center_cam[2] <= 0.0:
-        return ReferenceRefusal("behind_camera", f"object {obj.object_id} centre z = {center_cam[2]:.3f} m")
+    if center_z is None:
+        center_z = float(view.center_in_camera(obj.box.center)[2])  # m, OpenCV camera frame
+    if obs.behind_camera or center_z <= 0.0:
+        return ReferenceRefusal("behind_camera", f"object {obj.object_id} centre z = {center_z:.3f} m")
     if obs.box2d is None or not obs.box2d.is_valid():
         return ReferenceRefusal("no_box2d", f"object {obj.object_id} has no valid 2D box in {view.view_id}")
     cam = view.camera

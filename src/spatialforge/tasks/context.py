@@ -48,32 +48,41 @@ class ViewContext:
             judge_from_cam = np.eye(3)
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
         self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
-        self._visibility = {o.object_id: visibility_refusal(scene, view, o) for o in scene.objects}
-        # Objects visible in this view with a well-formed box (finite, positive size), in scene order.
-        self.visible: tuple[Object3D, ...] = tuple(
-            o for o in scene.objects if self._visibility[o.object_id] is None and o.box.is_well_formed
-        )
-        ids = [o.object_id for o in self.visible]
         # object_id -> (3,) box centre, metres, in cam / in the judging frame; (3,) unit front in the judging
-        # frame (None for front-less objects); Euclidean distance camera centre -> box centre, metres.
+        # frame (None for front-less objects); Euclidean distance camera centre -> box centre, metres. For
+        # the visible objects below.
         self.center_cam: dict[str, Vec3] = {}
         self.center_judge: dict[str, Vec3] = {}
         self.distances: dict[str, float] = {}
         self._front_judge: dict[str, Vec3 | None] = {}
-        if not ids:
+        objects = scene.objects
+        if not objects:
+            self._visibility: dict[str, ReferenceRefusal | None] = {}
+            self.visible: tuple[Object3D, ...] = ()
             return
-        centres_world = np.array([o.box.center for o in self.visible])  # (N, 3) m, world
-        cam = centres_world @ cam_from_world.rotation.T + cam_from_world.translation  # (N, 3) m, cam
-        judge = cam @ judge_from_cam.T  # (N, 3) m, judging frame
-        fronts_world = np.array([o.box.rotation[:, 0] for o in self.visible])  # (N, 3) object +x, world
-        fronts = fronts_world @ (judge_from_cam @ cam_from_world.rotation).T  # (N, 3) judging frame
-        self.center_cam = dict(zip(ids, map(tuple, cam.tolist()), strict=True))
-        self.center_judge = dict(zip(ids, map(tuple, judge.tolist()), strict=True))
-        self.distances = dict(zip(ids, np.linalg.norm(cam, axis=1).tolist(), strict=True))
-        self._front_judge = {
-            o.object_id: tuple(f) if o.has_front else None
-            for o, f in zip(self.visible, fronts.tolist(), strict=True)
+        boxes = [o.box for o in objects]
+        centres_world = np.array([b.center for b in boxes])  # (M, 3) m, world
+        cam = centres_world @ cam_from_world.rotation.T + cam_from_world.translation  # (M, 3) m, cam
+        judge = cam @ judge_from_cam.T  # (M, 3) m, judging frame
+        fronts_world = np.array([b.rotation[:, 0] for b in boxes])  # (M, 3) object +x, world
+        fronts = fronts_world @ (judge_from_cam @ cam_from_world.rotation).T  # (M, 3) judging frame
+        distances = np.linalg.norm(cam, axis=1).tolist()  # (M,) m
+        cam_rows, judge_rows, front_rows = cam.tolist(), judge.tolist(), fronts.tolist()
+        self._visibility = {
+            o.object_id: visibility_refusal(scene, view, o, center_z=row[2])
+            for o, row in zip(objects, cam_rows, strict=True)
         }
+        visible = []
+        for i, o in enumerate(objects):
+            # Visible in this view, with a well-formed box (finite, positive size); in scene order.
+            if self._visibility[o.object_id] is None and o.box.is_well_formed:
+                visible.append(o)
+                oid = o.object_id
+                self.center_cam[oid] = tuple(cam_rows[i])
+                self.center_judge[oid] = tuple(judge_rows[i])
+                self.distances[oid] = distances[i]
+                self._front_judge[oid] = tuple(front_rows[i]) if o.has_front else None
+        self.visible = tuple(visible)
 
     def front_judge(self, obj: Object3D) -> Vec3 | None:
         """(3,) obj's unit front in the judging frame, or None when it has none (obj must be visible)."""

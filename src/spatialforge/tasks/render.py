@@ -37,6 +37,7 @@ from spatialforge.qa.choices import (
     QUANTITY_FORMATS,
     ChoiceRefusal,
     Option,
+    RatioBand,
     categorical_choice,
     numeric_choice,
     numeric_distractors,
@@ -55,10 +56,9 @@ MCQ_OPTIONS = 4
 
 # A numeric distractor must not be scored correct against the truth, nor the truth against it, under the
 # SpatialRGPT band (0.75 y <= y_hat <= 1.25 y): the widest band of the metrics our numeric tasks use at
-# full credit, and the point where MRA gives at most half credit.
-def DISTRACTOR_DISTINCT(pred: float, gold: float) -> bool:  # noqa: N802 - a constant predicate
-    """bench.metrics.spatialrgpt_success without its argument checks (both values are positive here)."""
-    return 0.75 * gold <= pred <= 1.25 * gold
+# full credit, and the point where MRA gives at most half credit. Equal to bench.metrics.spatialrgpt_success
+# on the positive values compared here (tests/tasks/test_render.py checks it).
+DISTRACTOR_DISTINCT = RatioBand(0.75, 1.25)
 
 
 # Relative tolerance of the position_within metric: |p_hat - p| <= 0.25 |p| (our choice, in line with the
