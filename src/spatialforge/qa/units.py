@@ -95,7 +95,10 @@ def draw_unit(rng: Rng, options: Sequence[tuple[str, float]]) -> str:
 
 
 def _bucket(value: float, buckets: Sequence[tuple[float, tuple[tuple[str, float], ...]]]) -> tuple:
-    return next(options for bound, options in buckets if value < bound)
+    for bound, options in buckets:
+        if value < bound:
+            return options
+    raise ValueError(f"{value} is beyond the last bucket")  # unreachable: the last bound is infinite
 
 
 def _check(value: float, what: str) -> None:

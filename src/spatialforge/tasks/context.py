@@ -58,6 +58,7 @@ class ViewContext:
         objects = scene.objects
         if not objects:
             self._visibility: dict[str, ReferenceRefusal | None] = {}
+            self._all_distances: dict[str, float] = {}
             self.visible: tuple[Object3D, ...] = ()
             return
         boxes = [o.box for o in objects]
@@ -68,6 +69,8 @@ class ViewContext:
         fronts = fronts_world @ (judge_from_cam @ cam_from_world.rotation).T  # (M, 3) judging frame
         distances = np.linalg.norm(cam, axis=1).tolist()  # (M,) m
         cam_rows, judge_rows, front_rows = cam.tolist(), judge.tolist(), fronts.tolist()
+        # Every object's, visible or not (references compare a visible object with its whole category).
+        self._all_distances = dict(zip((o.object_id for o in objects), distances, strict=True))
         self._visibility = {
             o.object_id: visibility_refusal(scene, view, o, center_z=row[2])
             for o, row in zip(objects, cam_rows, strict=True)
@@ -84,6 +87,12 @@ class ViewContext:
                 self._front_judge[oid] = tuple(front_rows[i]) if o.has_front else None
         self.visible = tuple(visible)
 
+    def _visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
+        return self._visibility[obj.object_id]
+
+    def _distance_of(self, obj: Object3D) -> float:
+        return self._all_distances[obj.object_id]
+
     def front_judge(self, obj: Object3D) -> Vec3 | None:
         """(3,) obj's unit front in the judging frame, or None when it has none (obj must be visible)."""
         return self._front_judge[obj.object_id]
@@ -94,7 +103,7 @@ class ViewContext:
         cached = self._references.get(obj.object_id)
         if cached is None:
             cached = reference_options(
-                self.scene, self.view, obj, visibility=lambda o: self._visibility[o.object_id]
+                self.scene, self.view, obj, visibility=self._visibility_of, distance=self._distance_of
             )
             self._references[obj.object_id] = cached
         return cached

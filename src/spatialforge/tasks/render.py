@@ -91,9 +91,14 @@ def _pick(items: tuple[Template, ...], rng: random.Random) -> Template:
     return items[below(rng, len(items))]
 
 
+# The unit bucket is chosen on the value rounded to this many decimals of its SI unit: a length of exactly
+# 1 m computed in another world frame (0.9999999999 m) must not flip from feet to inches.
+UNIT_BUCKET_DECIMALS = 9
+
+
 def _unit_for(quantity: Quantity, rng: random.Random) -> str:
     options = length_unit_options if quantity.kind == "length" else volume_unit_options
-    return draw_unit(rng, options(quantity.si_value))
+    return draw_unit(rng, options(round(quantity.si_value, UNIT_BUCKET_DECIMALS)))
 
 
 def _shown(quantity: Quantity, unit: str) -> str:
@@ -130,6 +135,10 @@ def _tolerance(fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]
             "params": {"answer_type": "vector", "max_relative_error": POSITION_MAX_RELATIVE_ERROR},
         }
     return {"metric": "accuracy", "params": {"answer_type": "category"}}
+
+
+_MCQ_TOLERANCE = _tolerance("mcq", Category("", {}))
+_TF_TOLERANCE = _tolerance("tf", Category("", {}))
 
 
 class Renderer:
@@ -204,6 +213,10 @@ class Renderer:
 
     def _tolerance(self, fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]:
         """_tolerance, built once per kind of answer (records of one kind share the same, read-only dict)."""
+        if fmt == "mcq":
+            return _MCQ_TOLERANCE
+        if fmt == "tf":
+            return _TF_TOLERANCE
         key = (fmt, type(answer), getattr(answer, "kind", None), getattr(answer, "metric", None))
         found = self._tolerances.get(key)
         if found is None:

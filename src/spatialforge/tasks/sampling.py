@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator, Sequence
+from functools import cache
 from itertools import combinations
 from typing import TypeVar
 
@@ -27,9 +28,8 @@ def below(rng: random.Random, n: int) -> int:
 def random_order(n: int, rng: random.Random) -> Iterator[int]:
     """0..n-1 in uniformly random order, generated lazily (swaps kept in a dict: O(1) per item)."""
     swapped: dict[int, int] = {}
-    randbelow = rng.randrange
     for i in range(n):
-        j = i + randbelow(n - i)
+        j = i + below(rng, n - i)
         yield swapped.get(j, j)
         swapped[j] = swapped.get(i, i)
 
@@ -40,9 +40,25 @@ def shuffled(items: Sequence[T], rng: random.Random) -> Iterator[T]:
         yield items[i]
 
 
+def _in_random_order(chosen: tuple[int, ...], rng: random.Random) -> tuple[int, ...]:
+    """chosen in a uniformly random internal order (Fisher-Yates with `below`; pairs by one coin)."""
+    if len(chosen) == 2:
+        return chosen if rng.random() < 0.5 else (chosen[1], chosen[0])
+    order = list(chosen)
+    for i in range(len(order) - 1, 0, -1):
+        j = below(rng, i + 1)
+        order[i], order[j] = order[j], order[i]
+    return tuple(order)
+
+
 # Up to this many k-subsets are listed and permuted lazily; beyond it (e.g. triples of 40+ objects) distinct
 # subsets are drawn by rejection instead, so a crowded scene costs no more than its quota of candidates.
 MAX_LISTED_SUBSETS = 4096
+
+
+@cache
+def _listed(n: int, k: int) -> tuple[tuple[int, ...], ...]:
+    return tuple(combinations(range(n), k))
 
 
 def _subsets(n: int, k: int, n_var: int, rng: random.Random) -> Iterator[tuple[tuple[int, ...], int]]:
@@ -50,15 +66,13 @@ def _subsets(n: int, k: int, n_var: int, rng: random.Random) -> Iterator[tuple[t
     as a randomly ordered tuple (so roles such as "a" and "b" are assigned at random)."""
     total = math.comb(n, k) * n_var
     if total <= MAX_LISTED_SUBSETS:
-        index = list(combinations(range(n), k))
+        index = _listed(n, k)
         for i in random_order(total, rng):
-            chosen = list(index[i // n_var])
-            rng.shuffle(chosen)
-            yield tuple(chosen), i % n_var
+            yield _in_random_order(index[i // n_var], rng), i % n_var
         return
     seen: set[tuple[frozenset[int], int]] = set()
     while len(seen) < total:  # callers stop after their quota, long before this is exhausted
-        chosen, variant = tuple(rng.sample(range(n), k)), rng.randrange(n_var)
+        chosen, variant = tuple(rng.sample(range(n), k)), below(rng, n_var)
         key = (frozenset(chosen), variant)
         if key not in seen:
             seen.add(key)
@@ -68,7 +82,7 @@ def _subsets(n: int, k: int, n_var: int, rng: random.Random) -> Iterator[tuple[t
 def combos(items: Sequence[T], k: int, rng: random.Random) -> Iterator[tuple[T, ...]]:
     """Distinct k-subsets of items in random order, each in a random internal order, lazily."""
     for chosen, _ in _subsets(len(items), k, 1, rng):
-        yield tuple(items[j] for j in chosen)
+        yield tuple([items[j] for j in chosen])
 
 
 def with_variants(
@@ -76,4 +90,4 @@ def with_variants(
 ) -> Iterator[tuple[tuple[T, ...], V]]:
     """Every (k-subset, variant) pair once, in uniformly random order, lazily."""
     for chosen, v in _subsets(len(items), k, len(variants), rng):
-        yield tuple(items[j] for j in chosen), variants[v]
+        yield tuple([items[j] for j in chosen]), variants[v]
