@@ -209,7 +209,7 @@ class _Tallies:
             "quota": self.quota,
         }
         return {
-            group: {"/".join(str(part) for part in key): n for key, n in counter.items()}
+            group: {"/".join(map(str, key)): n for key, n in counter.items()}
             for group, counter in groups.items()
             if counter
         }
