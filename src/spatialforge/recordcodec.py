@@ -12,7 +12,6 @@ import numpy as np
 
 from spatialforge.errors import RecordError
 
-
 _ABSENT = object()  # a key missing from the record (distinct from a null value)
 
 
