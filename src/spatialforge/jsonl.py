@@ -61,8 +61,13 @@ class JsonlWriter(Generic[T]):
         self.count += 1
 
     def write_all(self, records: Iterable[T]) -> None:
-        for record in records:
-            self.write(record)
+        """Write records in order, with one file write for all of them."""
+        assert self._fh is not None, "use the writer as a context manager"
+        encode, to_dict = self.encode, self.to_dict
+        lines = [encode(to_dict(record)) for record in records]
+        if lines:
+            self._fh.write("\n".join(lines) + "\n")
+            self.count += len(lines)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -243,10 +243,9 @@ def run_bucket(job: _BucketJob) -> dict[str, Any]:
                 continue
             scenes += 1
             result = fn(item, job.params)
-            for record in result.records:
-                writer.write(record)
-                for k in job.count_keys:
-                    counts[k][str(record.get(k, MISSING))] += 1
+            writer.write_all(result.records)
+            for k in job.count_keys:
+                counts[k].update(str(record.get(k, MISSING)) for record in result.records)
             rejected.update(result.rejected)
             for group, c in result.tallies.items():
                 tallies.setdefault(group, Counter()).update(c)
