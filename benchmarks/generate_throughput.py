@@ -35,10 +35,11 @@ from spatialforge.tasks.banks import load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.render import Renderer
 
-# Runs the CLI in a fresh interpreter and writes its own peak RSS (KiB) to argv[1]. RUSAGE_CHILDREN cannot be
-# used: a forked child's high-water mark includes the parent's pages copied before exec.
+# Runs the CLI in a fresh interpreter and writes its own peak RSS (KiB) to argv[1]: VmHWM, the high-water mark
+# of the interpreter's own address space. getrusage's ru_maxrss cannot be used, not even RUSAGE_SELF in the
+# child: Linux carries the forked parent's high-water mark across exec into it.
 _CHILD = """
-import resource, sys
+import re, sys
 from spatialforge.cli.main import app
 out = sys.argv[1]
 sys.argv = ["spatialforge", *sys.argv[2:]]
@@ -48,7 +49,8 @@ except SystemExit as e:
     if e.code:
         raise
 finally:
-    open(out, "w").write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    status = open("/proc/self/status").read()
+    open(out, "w").write(re.search(r"VmHWM:\\s*(\\d+) kB", status).group(1))
 """
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -32,6 +33,10 @@ def encode_line_fast(record: Any) -> str:
     is a quarter of generation time. orjson writes NaN and infinity as null instead of failing, so only
     producers that check their numbers are finite may use it (the QA renderer does, tasks/render.py)."""
     return orjson.dumps(record).decode("utf-8")
+
+
+# Lines joined into one file write by JsonlWriter.write_all.
+WRITE_CHUNK = 1024
 
 
 class JsonlWriter(Generic[T]):
@@ -61,11 +66,11 @@ class JsonlWriter(Generic[T]):
         self.count += 1
 
     def write_all(self, records: Iterable[T]) -> None:
-        """Write records in order, with one file write for all of them."""
+        """Write records in order, WRITE_CHUNK lines per file write (memory stays bounded for any iterable)."""
         assert self._fh is not None, "use the writer as a context manager"
         encode, to_dict = self.encode, self.to_dict
-        lines = [encode(to_dict(record)) for record in records]
-        if lines:
+        it = iter(records)
+        while lines := [encode(to_dict(record)) for record in islice(it, WRITE_CHUNK)]:
             self._fh.write("\n".join(lines) + "\n")
             self.count += len(lines)
 
