@@ -66,7 +66,7 @@ class JsonlWriter(Generic[T]):
         self.count += 1
 
     def write_all(self, records: Iterable[T]) -> None:
-        """Write records in order, WRITE_CHUNK lines per file write (memory stays bounded for any iterable)."""
+        """Write records in order, WRITE_CHUNK lines per file write (bounded memory for any iterable)."""
         assert self._fh is not None, "use the writer as a context manager"
         encode, to_dict = self.encode, self.to_dict
         it = iter(records)
