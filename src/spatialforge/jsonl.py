@@ -93,8 +93,9 @@ def _decode_reason(line: str, e: json.JSONDecodeError) -> str:
 
 def decode_line(line: str) -> Any:
     """One JSON line: orjson (several times faster on scene lines), else the stdlib parser, which also reads
-    what orjson refuses (NaN and Infinity literals, integers beyond 64 bits) and names the fault of a bad
-    line. Raises json.JSONDecodeError."""
+    NaN and Infinity literals (orjson refuses them) and names the fault of a bad line. Raises
+    json.JSONDecodeError. Integers beyond 64 bits come back as floats (orjson's reading), which the strict
+    record readers refuse wherever they expect an integer."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
