@@ -512,3 +512,9 @@ def test_unreadable_scene_lines_are_counted_not_fatal(box_scenes: list[Scene], t
     assert report.scenes == 2
     assert report.rejected.get("scene_line_without_id") == 1
     assert sum(v for k, v in report.rejected.items() if k.startswith("scene_missing")) == 1, report.rejected
+
+
+def test_a_scene_without_objects_gives_no_records_and_no_error() -> None:
+    scene = dataclasses.replace(next(iter(random_box_scenes(1, seed=0))), objects=())
+    result = generate_scene(scene, GenerateConfig())
+    assert result.records == [] and result.rejected == {}

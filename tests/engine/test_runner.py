@@ -104,8 +104,15 @@ def test_seed_pinned_and_independent_of_each_key() -> None:
 
 
 @given(st.integers(0, 2**40), st.text(max_size=20), st.lists(st.text(max_size=12), max_size=5))
-def test_scene_seeds_are_seed_for(global_seed: int, scene_id: str, keys: list[str]) -> None:
-    assert scene_seeds(global_seed, scene_id, keys) == [seed_for(global_seed, scene_id, k) for k in keys]
+def test_scene_seeds_hash_the_json_of_each_key(global_seed: int, scene_id: str, keys: list[str]) -> None:
+    """The shared prefix is an optimisation only: each seed is the hash of json.dumps([seed, scene, key])."""
+
+    def expected(key: str) -> int:
+        payload = json.dumps([global_seed, scene_id, key]).encode("utf-8")
+        return int.from_bytes(hashlib.blake2b(payload, digest_size=8, person=b"sf.seed.v1").digest(), "big")
+
+    assert scene_seeds(global_seed, scene_id, keys) == [expected(k) for k in keys]
+    assert [seed_for(global_seed, scene_id, k) for k in keys] == [expected(k) for k in keys]
 
 
 @given(st.text(max_size=30), st.integers(1, 500))

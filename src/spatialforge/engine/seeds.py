@@ -24,12 +24,12 @@ def _hash64(payload: str, person: bytes) -> int:
 
 def seed_for(global_seed: int, scene_id: str, task: str) -> int:
     """64-bit seed of (global_seed, scene_id, task); JSON-encoded so no two keys share a payload."""
-    return _hash64(json.dumps([int(global_seed), scene_id, task]), _SEED_PERSON)
+    return scene_seeds(global_seed, scene_id, (task,))[0]
 
 
 def scene_seeds(global_seed: int, scene_id: str, keys: Sequence[str]) -> list[int]:
-    """[seed_for(global_seed, scene_id, k) for k in keys], with the scene's part of the payload encoded once
-    (json.dumps of a list is its items' encodings joined by ", ")."""
+    """[seed_for(global_seed, scene_id, k) for k in keys]: each the hash of json.dumps([global_seed,
+    scene_id, k]), with the scene's part of that payload encoded once."""
     prefix = f"[{json.dumps(int(global_seed))}, {json.dumps(scene_id)}, "
     return [_hash64(f"{prefix}{json.dumps(k)}]", _SEED_PERSON) for k in keys]
 

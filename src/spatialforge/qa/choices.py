@@ -247,7 +247,8 @@ def _try_distractors(
     kept = [(truth_text, truth, truth_number * scale)]
     n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform
     below, above = truth, truth  # the chain ends on each side of the truth
-    band = (is_correct.lo, is_correct.hi) if isinstance(is_correct, RatioBand) else None
+    band = isinstance(is_correct, RatioBand)
+    lo, hi = (is_correct.lo, is_correct.hi) if band else (0.0, 0.0)
     random_ = rng.random
     for i in range(n):
         # = exp(rng.uniform(log lo, log hi)), the same draw spelled out.
@@ -268,8 +269,7 @@ def _try_distractors(
             # rounded (the inner loop of every numeric option set: a band is tested inline).
             for x in (d, d_shown):
                 for gold in (exact, rounded):
-                    if band is not None:
-                        lo, hi = band
+                    if band:
                         if lo * gold <= x <= hi * gold or lo * x <= gold <= hi * x:
                             return None
                     elif _confusable(x, gold, is_correct):

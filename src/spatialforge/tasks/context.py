@@ -48,29 +48,24 @@ class ViewContext:
             judge_from_cam = np.eye(3)
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
         self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
-        # object_id -> (3,) box centre, metres, in cam / in the judging frame; (3,) unit front in the judging
-        # frame (None for front-less objects); Euclidean distance camera centre -> box centre, metres. For
-        # the visible objects below.
+        # object_id -> (3,) box centre, metres, in cam / in the judging frame, and (3,) unit front in the
+        # judging frame (None for front-less objects), for the visible objects below; the Euclidean distance
+        # camera centre -> box centre, metres, for every object (references compare a visible object with
+        # its whole category).
         self.center_cam: dict[str, Vec3] = {}
         self.center_judge: dict[str, Vec3] = {}
-        self.distances: dict[str, float] = {}
         self._front_judge: dict[str, Vec3 | None] = {}
         objects = scene.objects
-        if not objects:
-            self._visibility: dict[str, ReferenceRefusal | None] = {}
-            self._all_distances: dict[str, float] = {}
-            self.visible: tuple[Object3D, ...] = ()
-            return
         boxes = [o.box for o in objects]
-        centres_world = np.array([b.center for b in boxes])  # (M, 3) m, world
+        centres_world = np.array([b.center for b in boxes]).reshape(-1, 3)  # (M, 3) m, world
         cam = centres_world @ cam_from_world.rotation.T + cam_from_world.translation  # (M, 3) m, cam
         judge = cam @ judge_from_cam.T  # (M, 3) m, judging frame
-        fronts_world = np.array([b.rotation[:, 0] for b in boxes])  # (M, 3) object +x, world
+        fronts_world = np.array([b.rotation[:, 0] for b in boxes]).reshape(-1, 3)  # (M, 3) object +x, world
         fronts = fronts_world @ (judge_from_cam @ cam_from_world.rotation).T  # (M, 3) judging frame
-        distances = np.linalg.norm(cam, axis=1).tolist()  # (M,) m
         cam_rows, judge_rows, front_rows = cam.tolist(), judge.tolist(), fronts.tolist()
-        # Every object's, visible or not (references compare a visible object with its whole category).
-        self._all_distances = dict(zip((o.object_id for o in objects), distances, strict=True))
+        self.distances: dict[str, float] = dict(
+            zip((o.object_id for o in objects), np.linalg.norm(cam, axis=1).tolist(), strict=True)
+        )
         self._visibility = {
             o.object_id: visibility_refusal(scene, view, o, center_z=row[2])
             for o, row in zip(objects, cam_rows, strict=True)
@@ -83,15 +78,14 @@ class ViewContext:
                 oid = o.object_id
                 self.center_cam[oid] = tuple(cam_rows[i])
                 self.center_judge[oid] = tuple(judge_rows[i])
-                self.distances[oid] = distances[i]
                 self._front_judge[oid] = tuple(front_rows[i]) if o.has_front else None
-        self.visible = tuple(visible)
+        self.visible: tuple[Object3D, ...] = tuple(visible)
 
     def _visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
         return self._visibility[obj.object_id]
 
     def _distance_of(self, obj: Object3D) -> float:
-        return self._all_distances[obj.object_id]
+        return self.distances[obj.object_id]
 
     def front_judge(self, obj: Object3D) -> Vec3 | None:
         """(3,) obj's unit front in the judging frame, or None when it has none (obj must be visible)."""

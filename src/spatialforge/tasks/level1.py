@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 
-from spatialforge.geometry.relations import SIZE_RATIO_MARGIN, facing_relative_to_viewer
+from spatialforge.geometry.relations import NO_FRONT, SIZE_RATIO_MARGIN, facing_relative_to_viewer
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
 from spatialforge.tasks.sampling import shuffled, with_variants
@@ -28,18 +28,14 @@ from spatialforge.tasks.spec import (
     Mention,
     Quantity,
     Vector,
+    trace_name,
 )
 
-NO_FRONT = "no_front"
 AMBIGUOUS_LENGTH_AXIS = "ambiguous_length_axis"  # front-less object whose horizontal sides are too similar
 
 
 def _xyz(v: Sequence[float]) -> str:
     return "(" + ", ".join(f"{c:.3f}" for c in v) + ")"
-
-
-def _name(mention_obj) -> str:
-    return f"{mention_obj.category} {mention_obj.object_id}"
 
 
 @register(
@@ -60,7 +56,7 @@ def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str
             (Mention("a", obj, "target"),),
             Vector("position_m", c),
             ctx.cam_frame,
-            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m",),
+            (f"centre of {trace_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m",),
         )
 
 
@@ -106,7 +102,7 @@ def _camera_distances(ctx: ViewContext, rng: random.Random, task: str, metric: s
             (Mention("a", obj, "target"),),
             Quantity("length", value, metric),
             ctx.cam_frame,
-            (f"centre of {_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", how),
+            (f"centre of {trace_name(obj)} in {ctx.cam_frame} = {_xyz(c)} m", how),
             avoid_criteria=DISTANCE_CRITERIA,
         )
 
@@ -200,7 +196,7 @@ def object_orientation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
             Category(facing.value, ORIENTATION_PHRASES),
             ctx.judge_frame,
             (
-                f"front of {_name(obj)} in {ctx.judge_frame} = {_xyz(front)}",
+                f"front of {trace_name(obj)} in {ctx.judge_frame} = {_xyz(front)}",
                 f"angle from the direction back to the camera = {facing.angle_deg:.1f} deg -> {facing.value}",
             ),
         )

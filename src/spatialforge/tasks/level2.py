@@ -21,6 +21,7 @@ from spatialforge.geometry.relations import (
     BIGGER,
     IN_FRONT_OF,
     LEFT_OF,
+    NO_FRONT,
     POSITION_MARGIN_M,
     SHORTER,
     SMALLER,
@@ -46,19 +47,15 @@ from spatialforge.tasks.spec import (
     Mention,
     Quantity,
     Vector,
+    trace_name,
 )
 
-NO_FRONT = "no_front"
 NO_GRAVITY = "no_gravity"
 BELOW_MIN_DISTANCE = "below_min_distance"
 NO_CLEAR_EXTREME = "no_clear_extreme"
 # Distances and directions between centres closer than SPAR's 0.1 m are not asked: the relative error of a
 # few-centimetre answer is meaningless and its direction is within annotation noise.
 MIN_SEPARATION_M = POSITION_MARGIN_M
-
-
-def _name(obj) -> str:
-    return f"{obj.category} {obj.object_id}"
 
 
 def _reason(j: Judgement) -> str:
@@ -114,8 +111,8 @@ def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
             Category(value, phrases, options),
             ctx.judge_frame,
             (
-                f"in {ctx.judge_frame}: {axis}({_name(a)}) = {centre_a[relation.axis]:.3f} m, "
-                f"{axis}({_name(b)}) = {centre_b[relation.axis]:.3f} m",
+                f"in {ctx.judge_frame}: {axis}({trace_name(a)}) = {centre_a[relation.axis]:.3f} m, "
+                f"{axis}({trace_name(b)}) = {centre_b[relation.axis]:.3f} m",
                 f"{relation.name} score = {j.quantity:.3f} m vs margin {j.margin:.2f} m -> {value}",
             ),
         )
@@ -146,7 +143,7 @@ def relative_direction_vector(ctx: ViewContext, rng: random.Random) -> Iterator[
             Vector("unit", unit),
             ctx.cam_frame,
             (
-                f"centre({_name(b)}) - centre({_name(a)}) in {ctx.cam_frame} = "
+                f"centre({trace_name(b)}) - centre({trace_name(a)}) in {ctx.cam_frame} = "
                 f"({delta[0]:.3f}, {delta[1]:.3f}, {delta[2]:.3f}) m, length {norm:.3f} m",
                 f"unit vector = ({unit[0]:.4f}, {unit[1]:.4f}, {unit[2]:.4f})",
             ),
@@ -202,7 +199,10 @@ def relative_distance(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | s
             (Mention("a", a, "a"), Mention("b", b, "b")),
             Quantity("length", value, "mra"),
             frame,
-            (f"{variant} distance between {_name(a)} and {_name(b)} in {frame}: {how} = {value:.3f} m",),
+            (
+                f"{variant} distance between {trace_name(a)} and {trace_name(b)} in {frame}: "
+                f"{how} = {value:.3f} m",
+            ),
         )
 
 
@@ -237,7 +237,8 @@ def closer_of_two_task(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
             Category(value, {"b": "{b}", "c": "{c}"}),
             ctx.cam_frame,
             (
-                f"|{_name(b)} - {_name(anchor)}| = {d_b:.3f} m, |{_name(c)} - {_name(anchor)}| = {d_c:.3f} m",
+                f"|{trace_name(b)} - {trace_name(anchor)}| = {d_b:.3f} m, "
+                f"|{trace_name(c)} - {trace_name(anchor)}| = {d_c:.3f} m",
                 f"difference {j.quantity:.3f} m vs margin {j.margin:.3f} m -> {'b' if value == 'b' else 'c'}",
             ),
         )
@@ -283,10 +284,10 @@ def _ranking(ctx: ViewContext, variant: str, objs) -> list[int] | str:
 def _criterion_line(ctx: ViewContext, variant: str, obj) -> str:
     box = obj.box  # sizes are the same in every frame
     if variant in ("nearest", "farthest", "order_near_far"):
-        return f"{_name(obj)}: distance {ctx.distances[obj.object_id]:.3f} m"
+        return f"{trace_name(obj)}: distance {ctx.distances[obj.object_id]:.3f} m"
     if variant in ("largest", "smallest"):
-        return f"{_name(obj)}: volume {box.volume:.4f} m^3"
-    return f"{_name(obj)}: height {box.height:.3f} m"
+        return f"{trace_name(obj)}: volume {box.volume:.4f} m^3"
+    return f"{trace_name(obj)}: height {box.height:.3f} m"
 
 
 @register(
@@ -363,7 +364,7 @@ def relative_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
             Category(value, OBJECT_SLOTS_2),
             None,
             (
-                f"{metric} ratio {_name(a)} / {_name(b)} = {j.quantity:.3f} "
+                f"{metric} ratio {trace_name(a)} / {trace_name(b)} = {j.quantity:.3f} "
                 f"vs margin {j.margin:.2f} -> {value}",
             ),
             avoid_criteria=SIZE_CRITERIA,
@@ -413,7 +414,7 @@ def orientation_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fact 
             value = "towards" if j.truth is Truth.TRUE else "not_towards"
             answer = Category(value, TOWARDS_PHRASES)
             line = (
-                f"angle between the front of {_name(a)} and the direction to {_name(b)} "
+                f"angle between the front of {trace_name(a)} and the direction to {trace_name(b)} "
                 f"= {j.quantity:.1f} deg"
             )
         yield Fact(
@@ -462,5 +463,8 @@ def object_centric_relation(ctx: ViewContext, rng: random.Random) -> Iterator[Fa
             (Mention("a", a, "reference_object"), Mention("b", b, "target")),
             Category(pos.value, CENTRIC_PHRASES, CENTRIC_OPTIONS),
             f"object:{a.object_id}",
-            (f"direction to {_name(b)} in the frame of {_name(a)}: {pos.angle_deg:.1f} deg -> {pos.value}",),
+            (
+                f"direction to {trace_name(b)} in the frame of {trace_name(a)}: "
+                f"{pos.angle_deg:.1f} deg -> {pos.value}",
+            ),
         )

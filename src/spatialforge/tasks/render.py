@@ -329,8 +329,7 @@ class Renderer:
     def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
-        questions = bank.questions_for("mcq", fact.variant)
-        q = questions[below(rng, len(questions))]
+        q = _pick(bank.questions_for("mcq", fact.variant), rng)
         options, answer_index = self._options(fact.answer, slots, rng)
         labels = _SHOWN_LABELS[below(rng, len(_SHOWN_LABELS))]
         instructions = self.common.mcq_instructions

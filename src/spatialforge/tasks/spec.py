@@ -108,6 +108,11 @@ class Fact(NamedTuple):
     slots: Mapping[str, str] = NO_SLOTS
 
 
+def trace_name(obj: Object3D) -> str:
+    """How reasoning traces name an object: "<category> <object_id>" ("chair 3"), unique in its scene."""
+    return f"{obj.category} {obj.object_id}"
+
+
 # A task yields facts, or a rejection reason (a stable snake_case code) for a candidate it will not ask.
 Candidates = Callable[["ViewContext", random.Random], Iterator["Fact | str"]]
 
