@@ -34,7 +34,7 @@ from spatialforge.engine.runner import RunReport, SceneResult, run_sharded
 from spatialforge.engine.seeds import scene_seeds
 from spatialforge.scene.records import Scene
 from spatialforge.tasks.banks import TemplateBank, load_bank, load_common
-from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.context import VIEW_REQUIREMENTS, ViewContext
 from spatialforge.tasks.registry import HISPATIAL_FAMILY_WEIGHTS, TASKS, get_task, task_weights
 from spatialforge.tasks.render import Renderer
 from spatialforge.tasks.spec import Category, Fact, TaskSpec
@@ -95,6 +95,11 @@ class TaskPlan:
     @cached_property
     def cumulative(self) -> tuple[float, ...]:
         return tuple(accumulate(self.format_weights))
+
+    @cached_property
+    def view_requirements(self) -> tuple[str, ...]:
+        """The task's requirements that a view as a whole may fail (no depth, no gravity, one view)."""
+        return tuple(r for r in self.spec.requires if r in VIEW_REQUIREMENTS)
 
     @cached_property
     def formats_no_tf(self) -> tuple[str, ...]:
@@ -248,7 +253,16 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
             continue
         rng = random.Random(seed)  # = engine.seeds.rng_for(config.seed, scene_id, task)
         produced, attempts = 0, 0
-        for ctx, item in _round_robin(task, contexts, rng):
+        usable = contexts
+        if task.view_requirements:
+            usable = []
+            for ctx in contexts:
+                unmet = ctx.unmet_requirement(task.view_requirements)
+                if unmet is None:
+                    usable.append(ctx)
+                else:  # counted once per view: the view cannot serve the task at all
+                    rejected[f"{name}/{unmet}"] += 1
+        for ctx, item in _round_robin(task, usable, rng):
             attempts += 1
             if isinstance(item, str):
                 rejected[f"{name}/{item}"] += 1

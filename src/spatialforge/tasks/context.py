@@ -27,6 +27,13 @@ from spatialforge.tasks.sampling import below
 
 Vec3 = tuple[float, float, float]
 
+# Reasons a view cannot serve a task at all (ViewContext.unmet_requirement).
+NO_DEPTH = "no_depth"
+NO_GRAVITY = "no_gravity"
+SINGLE_VIEW = "single_view"
+# The requirements that hold or fail for a whole view (the others are checked per object by the tasks).
+VIEW_REQUIREMENTS = ("depth", "gravity", "multi_view")
+
 
 class ViewContext:
     """One view of one scene: its visible objects, and their centres, fronts and camera distances in the
@@ -80,6 +87,19 @@ class ViewContext:
                 self.center_judge[oid] = tuple(judge_rows[i])
                 self._front_judge[oid] = tuple(front_rows[i]) if o.has_front else None
         self.visible: tuple[Object3D, ...] = tuple(visible)
+
+    def unmet_requirement(self, requires: Sequence[str]) -> str | None:
+        """Why this view cannot serve a task declaring `requires` (spec.REQUIREMENTS), or None: "no_depth"
+        (neither a depth map nor a point map), "no_gravity" (scene without a known gravity), "single_view"
+        (a multi-view task on a one-view scene). "boxes" and "box2d" always hold here, and "front" is a
+        property of each object, which tasks check themselves."""
+        if "depth" in requires and self.view.depth is None and self.view.point_map is None:
+            return NO_DEPTH
+        if "gravity" in requires and not self.has_gravity:
+            return NO_GRAVITY
+        if "multi_view" in requires and len(self.scene.views) < 2:
+            return SINGLE_VIEW
+        return None
 
     def _visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
         return self._visibility[obj.object_id]

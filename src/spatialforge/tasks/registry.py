@@ -90,5 +90,11 @@ def task_weights(
     return {name: w / total for name, w in raw.items()}
 
 
-# Importing the task modules registers them (kept last: they use `register`).
-from spatialforge.tasks import level1, level2  # noqa: E402, F401
+# Importing the task modules registers them (kept last: they use `register`). Registration order is the order
+# tasks run in for every scene and are listed in: by level, then family.
+from spatialforge.tasks import level0  # noqa: E402, F401, I001
+from spatialforge.tasks import level1  # noqa: E402, F401
+from spatialforge.tasks import level2  # noqa: E402, F401
+from spatialforge.tasks import perspective  # noqa: E402, F401
+from spatialforge.tasks import counting  # noqa: E402, F401
+from spatialforge.tasks import problem_solving  # noqa: E402, F401

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG
@@ -39,16 +39,18 @@ from spatialforge.qa.choices import (
     Option,
     RatioBand,
     categorical_choice,
+    count_distractors,
     numeric_choice,
     numeric_distractors,
+    place_options,
 )
 from spatialforge.qa.records import QA_SCHEMA_VERSION, qa_id
-from spatialforge.qa.references import ReferenceRefusal
+from spatialforge.qa.references import MARKER_COLOURS, ReferenceRefusal
 from spatialforge.qa.units import draw_unit, length_unit_options, volume_unit_options
 from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.sampling import below
-from spatialforge.tasks.spec import Category, Fact, Quantity, TaskSpec, Vector
+from spatialforge.tasks.spec import Category, Count, Fact, Pixel, Quantity, TaskSpec, Vector
 
 # Options of a numeric or many-valued categorical mcq (HiSpatial and SPAR both use four).
 MCQ_OPTIONS = 4
@@ -70,6 +72,17 @@ SI_DECIMALS = {"length": 4, "volume": 6, "unit": 4, "position_m": 4}
 VECTOR_SHOWN_DECIMALS = 2
 
 NON_FINITE_VALUE = "non_finite_or_non_positive_value"
+NEGATIVE_COUNT = "negative_count"
+NO_FREE_MARKER_COLOUR = "reference_no_free_marker_colour"
+
+# A pixel is named by its 0-1000 grid coordinates or by a drawn point marker, half the time each (SPEC
+# section 2, point_xyz: "pixel given as coordinates (normalised 0-1000, SPAR style) or a drawn marker").
+POINT_MARKER_PROBABILITY = 0.5
+# Appended to a question that names a pixel by coordinates, so the grid is never left to guess.
+COORDINATE_NOTE = (
+    "Point coordinates are (x, y) on a 0-1000 scale across the image: x from the left edge, "
+    "y from the top edge."
+)
 
 TF_WORDS = {"yes_no": ("Yes", "No"), "true_false": ("True", "False")}
 
@@ -85,6 +98,10 @@ def _capitalised(text: str) -> str:
 
 def _fill(template: str, slots: Mapping[str, str]) -> str:
     return _capitalised(template.format_map(slots))
+
+
+def _with_note(question: str, note: str) -> str:
+    return f"{question}\n{note}" if note else question
 
 
 def _pick(items: tuple[Template, ...], rng: random.Random) -> Template:
@@ -114,13 +131,15 @@ def _si(value: float, kind: str) -> float:
     return round(float(value), SI_DECIMALS[kind]) + 0.0  # + 0.0: no "-0.0" in the data
 
 
-def _tolerance(fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]:
+def _tolerance(fmt: str, answer: Quantity | Category | Vector | Count) -> dict[str, Any]:
     """The record's `tolerance`: metric name (bench.metrics / bench.rules) and its parameters, including the
     answer type a scorer parses the reply as."""
     if fmt == "mcq":
         return {"metric": "accuracy", "params": {"answer_type": "choice"}}
     if fmt == "tf":
         return {"metric": "accuracy", "params": {"answer_type": "yes_no"}}
+    if isinstance(answer, Count):
+        return {"metric": "accuracy", "params": {"answer_type": "number"}}
     if isinstance(answer, Quantity):
         to_unit = answer.si_unit  # "m" or "m^3": the parser converts litres and cubic feet
         return {"metric": answer.metric, "params": {"answer_type": "number", "to_unit": to_unit}}
@@ -211,7 +230,7 @@ class Renderer:
             "seed": seed,
         }
 
-    def _tolerance(self, fmt: str, answer: Quantity | Category | Vector) -> dict[str, Any]:
+    def _tolerance(self, fmt: str, answer: Quantity | Category | Vector | Count) -> dict[str, Any]:
         """_tolerance, built once per kind of answer (records of one kind share the same, read-only dict)."""
         if fmt == "mcq":
             return _MCQ_TOLERANCE
@@ -236,12 +255,26 @@ class Renderer:
             return NON_FINITE_VALUE
         if isinstance(answer, Vector) and not all(math.isfinite(c) for c in answer.components):
             return NON_FINITE_VALUE
+        if isinstance(answer, Count) and answer.value < 0:
+            return NEGATIVE_COUNT
         slots: dict[str, str] = {}
         objects: list[dict[str, str]] = []
         markers: list[dict[str, Any]] = []
         used_colours: list[str] = []
+        note = ""
         for m in fact.mentions:
             obj = m.obj
+            if isinstance(obj, Pixel):
+                point = self._point_reference(obj, rng, used_colours)
+                if point is None:
+                    return NO_FREE_MARKER_COLOUR
+                slots[m.slot], mark = point
+                if mark is None:
+                    note = COORDINATE_NOTE
+                else:
+                    used_colours.append(mark["colour"])
+                    markers.append(mark)
+                continue
             ref = self.ctx.refer(obj, rng, used_colours, fact.avoid_criteria)
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
@@ -269,7 +302,7 @@ class Renderer:
                     }
                 markers.append(mark)
         slots.update(fact.slots)
-        args = (spec, bank, fact, rng, seed, slots, objects, markers)
+        args = (spec, bank, fact, rng, seed, slots, objects, markers, note)
         try:
             if fmt == "free":
                 return self._free(*args)
@@ -281,15 +314,38 @@ class Renderer:
             return e.reason
         raise ValueError(f"task {spec.name}: format {fmt!r} is not rendered here")
 
+    def _point_reference(
+        self, pixel: Pixel, rng: random.Random, used_colours: Sequence[str]
+    ) -> tuple[str, dict[str, Any] | None] | None:
+        """(text, marker entry or None) naming a pixel: "the point at (x, y)" on the 0-1000 grid, or "the
+        <colour> point" with a point marker in the first colour not yet used; None if every colour is used."""
+        if rng.random() >= POINT_MARKER_PROBABILITY:
+            x, y = pixel.norm
+            return f"the point at ({x}, {y})", None
+        free = [c for c in MARKER_COLOURS if c not in used_colours]
+        if not free:
+            return None
+        mark = {
+            "kind": "point",
+            "colour": free[0],
+            "image_index": 0,
+            "geometry_norm": list(pixel.norm),
+            "geometry_px": list(pixel.px),
+        }
+        return f"the {free[0]} point", mark
+
     # ------------------------------------------------------------------ formats
 
-    def _free(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
+    def _free(self, spec, bank, fact, rng, seed, slots, objects, markers, note) -> Rendered:
         q = _pick(bank.questions_for("free", fact.variant), rng)
         a = _pick(bank.answers_for("free", fact.variant), rng)
         answer = fact.answer
         if isinstance(answer, Quantity):
             shown = _shown(answer, _unit_for(answer, rng))
             value, unit = _si(answer.si_value, answer.kind), answer.si_unit
+        elif isinstance(answer, Count):
+            shown = str(answer.value)
+            value, unit = answer.value, None
         elif isinstance(answer, Vector):
             shown = _vector_text(answer)
             value = tuple(_si(c, answer.kind) for c in answer.components)
@@ -305,7 +361,7 @@ class Renderer:
                 "free",
                 template_id,
                 seed,
-                _fill(q.text, slots),
+                _with_note(_fill(q.text, slots), note),
                 _fill(a.text, {**slots, "value": shown}),
                 list(value) if isinstance(value, tuple) else value,
                 unit,
@@ -316,8 +372,11 @@ class Renderer:
         ]
 
     def _options(
-        self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random
+        self, answer: Quantity | Category | Count, slots: Mapping[str, str], rng: random.Random
     ) -> tuple[list[Option], int]:
+        if isinstance(answer, Count):
+            wrong = count_distractors(answer.value, MCQ_OPTIONS - 1, rng)
+            return place_options((str(answer.value), answer.value), [(str(n), n) for n in wrong], rng)
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
             return numeric_choice(answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
@@ -326,7 +385,7 @@ class Renderer:
         others = [t for v, t in texts.items() if v != answer.value]
         return categorical_choice(texts[answer.value], others, min(MCQ_OPTIONS, len(texts)), rng)
 
-    def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
+    def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers, note) -> Rendered:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
         q = _pick(bank.questions_for("mcq", fact.variant), rng)
@@ -335,7 +394,9 @@ class Renderer:
         instructions = self.common.mcq_instructions
         instruction = instructions[below(rng, len(instructions))]
         block = "\n".join([f"{labels[i]} {text}" for i, (text, _) in enumerate(options)])
-        question = f"{_fill(q.text, slots)}\n{block}" + (f"\n{instruction}" if instruction else "")
+        question = f"{_with_note(_fill(q.text, slots), note)}\n{block}" + (
+            f"\n{instruction}" if instruction else ""
+        )
         answer_text = f"{labels[answer_index]} {options[answer_index][0]}"
         return [
             self._record(
@@ -354,8 +415,11 @@ class Renderer:
             )
         ]
 
-    def _tf_values(self, answer: Quantity | Category, slots: Mapping[str, str], rng: random.Random):
+    def _tf_values(self, answer: Quantity | Category | Count, slots: Mapping[str, str], rng: random.Random):
         """(true value text, false value text, extra slots for the true item, for the false item)."""
+        if isinstance(answer, Count):
+            (wrong_count,) = count_distractors(answer.value, 1, rng)
+            return str(answer.value), str(wrong_count), {}, {}
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
             ((wrong, _),) = numeric_distractors(
@@ -369,7 +433,7 @@ class Renderer:
             return texts[answer.value], texts[wrong], {"other": texts[wrong]}, {"other": texts[answer.value]}
         return texts[answer.value], texts[wrong], {}, {}
 
-    def _tf(self, spec, bank, fact, rng, seed, slots, objects, markers) -> Rendered:
+    def _tf(self, spec, bank, fact, rng, seed, slots, objects, markers, note) -> Rendered:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no tf rendering")
         style = "yes_no" if rng.random() < 0.5 else "true_false"
@@ -386,7 +450,7 @@ class Renderer:
             polarities.reverse()
         for truth, value_text, extra in polarities:
             text = _fill(q.text, {**slots, **extra, "value": value_text})
-            question = text if frame is None else frame.format(statement=text)
+            question = _with_note(text if frame is None else frame.format(statement=text), note)
             word = TF_WORDS[style][0 if truth else 1]
             out.append(
                 self._record(

@@ -7,12 +7,15 @@ one format (free / mcq / tf), naming the objects uniquely and drawing distractor
 (tasks/render.py), the same for every task. So a task is geometry only, and every task gets every
 rendering rule (units, references, option balance, exact true/false balance) for free.
 
-Answers come in three kinds:
+Answers come in four kinds:
 - `Quantity`: a positive SI number (a length in metres or a volume in cubic metres) scored by `metric`.
 - `Category`: one value of a small set; `phrases` maps every value of the set to its text, and may use the
   fact's object slots ("{b}"), so "which is closer, {b} or {c}?" has the values "b" and "c".
 - `Vector`: three numbers: a unit direction (metric direction_angle) or a position in metres
   (metric position_within), always in the fact's frame.
+- `Count`: a number of objects (>= 0), scored by exact match.
+
+A fact names objects (`Object3D`) and, at level 0, pixels (`Pixel`) through its `Mention`s.
 """
 
 from __future__ import annotations
@@ -77,14 +80,36 @@ class Vector(NamedTuple):
     components: tuple[float, float, float]
 
 
-Answer = Quantity | Category | Vector
+class Count(NamedTuple):
+    """A number of objects (>= 0); free answers are scored by exact match of the parsed number."""
+
+    value: int
+
+
+Answer = Quantity | Category | Vector | Count
+
+
+class Pixel(NamedTuple):
+    """A pixel of the view's image named in a question. norm: (x, y) on SPAR's 0-1000 grid, which is what
+    the question shows; px: the same point in pixels (x right, y down; integer = pixel centre), px = norm *
+    (width, height) / 1000, so the text names exactly the point the answer was computed at."""
+
+    norm: tuple[int, int]
+    px: tuple[float, float]
+
+
+def pixel_from_norm(x_norm: int, y_norm: int, width: int, height: int) -> Pixel:
+    """The Pixel at 0-1000 grid coordinates (x_norm, y_norm) of a width x height image."""
+    return Pixel((x_norm, y_norm), (x_norm * width / 1000.0, y_norm * height / 1000.0))
 
 
 class Mention(NamedTuple):
-    """An object named in the question: its template slot ("a", "b", ...) and role in the record."""
+    """An object or pixel named in the question: its template slot ("a", "b", ...) and its role in the
+    record (objects are listed in the record's `objects` with it; pixels are named by coordinates or by a
+    point marker)."""
 
     slot: str
-    obj: Object3D
+    obj: Object3D | Pixel
     role: str
 
 

@@ -1,0 +1,1 @@
+"""(being built) level0 tasks."""

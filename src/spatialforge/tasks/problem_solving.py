@@ -1,0 +1,1 @@
+"""(being built) problem_solving tasks."""
