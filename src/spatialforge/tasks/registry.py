@@ -94,6 +94,7 @@ def task_weights(
 # tasks run in for every scene and are listed in: by level, then family.
 from spatialforge.tasks import level0  # noqa: E402, F401, I001
 from spatialforge.tasks import level1  # noqa: E402, F401
+from spatialforge.tasks import viewpoint  # noqa: E402, F401
 from spatialforge.tasks import level2  # noqa: E402, F401
 from spatialforge.tasks import perspective  # noqa: E402, F401
 from spatialforge.tasks import counting  # noqa: E402, F401
