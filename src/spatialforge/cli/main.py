@@ -357,6 +357,46 @@ def generate(
     )
 
 
+@app.command("draw-markers")
+def draw_markers_command(
+    qa: Path = typer.Option(
+        ..., "--qa", "-q", help="QA JSONL (e.g. data.jsonl from `spatialforge generate`)."
+    ),
+    scenes: Path = typer.Option(..., "--scenes", "-s", help="The scenes.jsonl the QA was generated from."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Folder for data_marked.jsonl, images/ and draw_report.json."
+    ),
+    image_format: str = typer.Option("png", "--image-format", help="png (lossless) or jpg (quality 95)."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Processes drawing copies in parallel."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Leave out malformed QA lines, count them by reason."
+    ),
+) -> None:
+    """Draw each record's markers (boxes, points) on copies of its images; resumable, copies shared."""
+    from spatialforge.qa.marked_copies import MARKED_QA_NAME, REPORT_NAME, run_draw_markers
+
+    try:
+        with console.status(f"drawing markers for {qa}"):
+            report = run_draw_markers(
+                qa, scenes, output, image_format=image_format, workers=workers, skip_invalid=skip_invalid
+            )
+    except (RecordError, ValueError, OSError) as e:
+        _fail(e)
+    table = Table("skip reason", "records", "first example", title="records not marked")
+    for reason, count in report.skipped.items():
+        table.add_row(reason, str(count), escape(report.first_skip.get(reason, "")))
+    if report.skipped:
+        Console().print(table)
+    console.print(
+        f"{report.records_marked} of {report.records_with_markers} records with markers marked "
+        f"({report.records} records); copies: {report.copies_drawn} drawn, {report.copies_reused} reused, "
+        f"{report.copies_skipped} skipped"
+        + (f"; invalid lines left out {report.invalid_lines}" if report.invalid_lines else "")
+        + f"; {report.seconds:.2f} s\ndata: {output / MARKED_QA_NAME}\nreport: {output / REPORT_NAME}",
+        soft_wrap=True,
+    )
+
+
 def _parse_weights(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     """("relative_direction=30", ...) -> (("relative_direction", 30.0), ...); ValueError names a bad item."""
     out = []

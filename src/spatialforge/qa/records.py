@@ -48,10 +48,13 @@ ParamValue = Scalar | tuple[Scalar, ...] | None
 @dataclass(frozen=True, slots=True)
 class QAImage:
     """One image the question is about. path: relative to the scene's asset_root; view_id: the scene view
-    holding its camera, depth and point map."""
+    holding its camera, depth and point map. marked_path: optional, a copy of the image with this record's
+    markers drawn on it (qa/draw_markers.py), relative to the folder of the JSONL file holding the record;
+    None when no copy was drawn (the key is then left out of the JSONL line)."""
 
     path: str
     view_id: str
+    marked_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,24 @@ def _check_marker(rec: QARecord, i: int, m: Marker) -> None:
         raise _fail(rec, f"{path}.geometry_norm", f"coordinates must lie in [0, {NORM_GRID:g}]")
 
 
+def _check_marked_path(rec: QARecord, i: int, marked_path: str) -> None:
+    """A drawn copy's path must stay inside the folder of its JSONL: relative, POSIX, no '..' (a consumer
+    joins it to that folder, so a hostile record must not point elsewhere)."""
+    parts = marked_path.split("/")
+    if (
+        not marked_path
+        or marked_path.startswith("/")
+        or "\\" in marked_path
+        or ":" in parts[0]
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise _fail(
+            rec,
+            f"images[{i}].marked_path",
+            f"expected a relative POSIX path inside the output folder, got {marked_path!r}",
+        )
+
+
 def check_record(rec: QARecord) -> None:
     """Raise RecordError (reason "invalid_value", field path) if `rec` breaks a schema invariant."""
     if rec.schema_version != QA_SCHEMA_VERSION:
@@ -211,6 +232,9 @@ def check_record(rec: QARecord) -> None:
         raise _fail(rec, "answer_value", "a tf question's answer_value is a bool")
     for i, m in enumerate(rec.markers):
         _check_marker(rec, i, m)
+    for i, im in enumerate(rec.images):
+        if im.marked_path is not None:
+            _check_marked_path(rec, i, im.marked_path)
     if not rec.tolerance.metric:
         raise _fail(rec, "tolerance.metric", "metric name is empty")
     for key, value in rec.tolerance.params.items():
@@ -235,6 +259,14 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+def _image_dict(im: QAImage) -> dict[str, Any]:
+    # marked_path only when set, so records without drawn copies keep their exact schema-v1 lines.
+    out: dict[str, Any] = {"path": im.path, "view_id": im.view_id}
+    if im.marked_path is not None:
+        out["marked_path"] = im.marked_path
+    return out
+
+
 def qa_to_dict(rec: QARecord) -> dict[str, Any]:
     """The record as a JSON-ready dict (tuples become lists); inverse of qa_from_dict."""
     return {
@@ -245,7 +277,7 @@ def qa_to_dict(rec: QARecord) -> dict[str, Any]:
         "source": rec.source,
         "split": rec.split,
         "license": rec.license,
-        "images": [{"path": im.path, "view_id": im.view_id} for im in rec.images],
+        "images": [_image_dict(im) for im in rec.images],
         "task": rec.task,
         "level": rec.level,
         "difficulty": rec.difficulty,
@@ -305,7 +337,9 @@ def _strings(r: FieldReader, key: str, optional: bool = False) -> tuple[str, ...
 
 
 def _read_image(r: FieldReader) -> QAImage:
-    out = QAImage(path=r.get("path", str), view_id=r.get("view_id", str))
+    # marked_path is optional and may be absent (records written before it existed, or with nothing drawn).
+    marked = r.get("marked_path", str, optional=True) if "marked_path" in r.data else None
+    out = QAImage(path=r.get("path", str), view_id=r.get("view_id", str), marked_path=marked)
     r.done()
     return out
 
