@@ -140,3 +140,24 @@ def test_scenes_must_be_contiguous_and_lines_readable(tmp_path: Path) -> None:
 def test_turn_bounds_are_checked() -> None:
     with pytest.raises(ValueError, match="min_turns"):
         conversations_of_scene([], random.Random(0), ConversationReport(), min_turns=3, max_turns=2)
+
+
+def test_cli_conversations(qa_path: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spatialforge.cli.main import app
+
+    out = tmp_path / "conv.jsonl"
+    result = CliRunner().invoke(
+        app, ["conversations", "--qa", str(qa_path), "--output", str(out), "--max-turns", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "conversations from" in result.output and out.exists()
+    assert all(
+        2 <= len(json.loads(line)["turns"]) <= 3 for line in out.read_text(encoding="utf-8").splitlines()
+    )
+    bad = CliRunner().invoke(
+        app,
+        ["conversations", "--qa", str(qa_path), "--output", str(out), "--min-turns", "4", "--max-turns", "3"],
+    )
+    assert bad.exit_code == 2 and "min_turns" in bad.output

@@ -397,6 +397,30 @@ def draw_markers_command(
     )
 
 
+@app.command()
+def conversations(
+    qa: Path = typer.Option(..., "--qa", "-q", help="QA JSONL (data.jsonl from `spatialforge generate`)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Conversations JSONL to write."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws (which records go together)."),
+    min_turns: int = typer.Option(2, "--min-turns", help="Fewest turns in a conversation."),
+    max_turns: int = typer.Option(6, "--max-turns", help="Most turns in a conversation."),
+) -> None:
+    """Chain the free-form and true/false QA of each image into multi-turn conversations (SpatialLLM)."""
+    from spatialforge.qa.conversations import write_conversations
+
+    try:
+        report = write_conversations(qa, output, seed=seed, min_turns=min_turns, max_turns=max_turns)
+    except (RecordError, ValueError, OSError) as e:
+        _fail(e)
+    turns = ", ".join(f"{k} turns: {v}" for k, v in sorted(report.turns.items()))
+    left = ", ".join(f"{k} {v}" for k, v in sorted(report.left_out.items())) or "none"
+    console.print(
+        f"{report.conversations} conversations from {report.records_read} records ({turns}); "
+        f"left out: {left}\ndata: {output}",
+        soft_wrap=True,
+    )
+
+
 def _parse_weights(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     """("relative_direction=30", ...) -> (("relative_direction", 30.0), ...); ValueError names a bad item."""
     out = []
