@@ -28,8 +28,9 @@ from spatialforge.tasks.spec import Category, Fact
 WHERE = "spatialforge/tasks/banks/toy.json"
 FORMATS = ("free", "mcq", "tf")
 VARIANTS = ("near", "far")
-OBJECT_SLOTS = {"a", "b", "c"}
-ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other"}
+OBJECT_SLOTS = {"a", "b", "c", "d"}
+# Task slots (Fact.slots): spatial_imagination_* {alternatives} and {before}.
+ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other", "alternatives", "before"}
 
 
 def _valid() -> dict[str, Any]:

@@ -199,7 +199,13 @@ def test_moving_the_world_frame_gives_identical_records(scene):
 # ---------------------------------------------------------------- scale
 
 
-@pytest.mark.parametrize("task", list(TASKS))
+# SPAR's absolute 0.1 m margins judged in a camera moved to A and facing B (tasks/perspective.py): this
+# fixture keeps clear of the margins along the camera's axes, not along those imagined cameras' axes.
+# tests/tasks/test_perspective.py scales a scene that keeps clear of them.
+NOT_SCALE_CLEAR = {"spatial_imagination_oc", "spatial_imagination_oo"}
+
+
+@pytest.mark.parametrize("task", [t for t in TASKS if t not in NOT_SCALE_CLEAR])
 @pytest.mark.parametrize("k", [2.0, 3.5])
 def test_scaling_scales_lengths_and_keeps_qualitative_answers(scene, task, k):
     big = scaled(scene, k)
