@@ -21,11 +21,12 @@ import math
 import numpy as np
 import pytest
 
+from spatialforge.bench.metrics import angle_error_rad
 from spatialforge.engine.generate import GenerateConfig, generate_scene
 from spatialforge.geometry.rotations import rot_x, rot_z
 from spatialforge.geometry.transforms import RigidTransform
 from spatialforge.tasks.registry import TASKS
-from spatialforge.tasks.spec import Category, Fact, Quantity, Vector
+from spatialforge.tasks.spec import Angle, Category, Fact, Quantity, Vector
 from tests.tasks.scenes import (
     Obj,
     candidates,
@@ -48,6 +49,16 @@ OBJECTS = [
     Obj("4", "tv", (2.4, 5.0, -0.3), (0.15, 1.2, 0.7), -160.0, True),
 ]
 SEEDS = (0, 1, 2)
+# What a mirror does to categorical values: left and right swap, also in the viewpoint sectors
+# (tasks/viewpoint.py: "front_left" <-> "front_right", ...).
+MIRROR_SWAP = {
+    "left": "right",
+    "right": "left",
+    "front_left": "front_right",
+    "front_right": "front_left",
+    "back_left": "back_right",
+    "back_right": "back_left",
+}
 
 
 @pytest.fixture(scope="module", params=["level", "pitched"])
@@ -87,10 +98,20 @@ def _same_answer(x, y, *, length_scale=1.0, mirror_x=False):
         sx = -1.0 if mirror_x else 1.0
         expected = (sx * ax.components[0] * factor, ax.components[1] * factor, ax.components[2] * factor)
         assert ay.components == pytest.approx(expected, abs=1e-9)
+    elif isinstance(ax, Angle):
+        # Angles are scale-free. A circular one (a viewpoint azimuth, measured about the vertical) changes
+        # sign in a mirror image; a bounded one (an elevation) does not.
+        assert (ay.circular, ay.threshold_rad) == (ax.circular, ax.threshold_rad)
+        expected = -ax.value_rad if (mirror_x and ax.circular) else ax.value_rad
+        assert angle_error_rad(ay.value_rad, expected, circular=ax.circular) < 1e-9, (
+            x.task,
+            x.variant,
+            ids(x),
+        )
     else:
         assert isinstance(ay, Category)
         assert ay.phrases == ax.phrases
-        swap = {"left": "right", "right": "left"} if mirror_x else {}
+        swap = MIRROR_SWAP if mirror_x else {}
         assert ay.value == swap.get(ax.value, ax.value), (x.task, x.variant, ids(x))
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spatialforge.bench.metrics import spatialrgpt_success
-from spatialforge.bench.parsers import parse_choice, parse_number, parse_vector, parse_yes_no
+from spatialforge.bench.metrics import angle_error_rad, spatialrgpt_success
+from spatialforge.bench.parsers import parse_angle, parse_choice, parse_number, parse_vector, parse_yes_no
 from spatialforge.demo.box_scenes import (
     CAMERA_HEIGHT_M,
     CATEGORY_SIZES,
@@ -31,6 +31,7 @@ from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.geometry.gravity import level_world_from_cam
 from spatialforge.geometry.rotations import rot_z
 from spatialforge.geometry.transforms import RigidTransform
+from spatialforge.qa.choices import angle_text
 from spatialforge.qa.records import norm_from_px, qa_from_dict, qa_to_dict
 from spatialforge.qa.references import MARKER_COLOURS, reference_options
 from spatialforge.qa.units import VOLUME_TO_M3
@@ -40,7 +41,7 @@ from spatialforge.tasks.banks import load_bank, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
-from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, Vector
+from spatialforge.tasks.spec import Angle, Category, Fact, Mention, Quantity, Vector
 
 SIZES = dict(CATEGORY_SIZES)
 FACING_CAMERA = -math.pi / 2  # object +x (front) along world -y: towards the camera
@@ -54,6 +55,15 @@ VOLUME_WORDS = {
 }
 LABEL_RE = re.compile(r"^(?:([A-Z])\.|\(([A-Z])\)|([A-Z])\)|\(([a-z])\)) (.+)$")
 RECORD_SEED = 7
+ANGLE_RE = re.compile(r"-?\d+ degrees?")  # an angle as qa.units.render_angle shows it
+HALF_DEGREE_RAD = math.radians(0.5)  # largest rounding of a shown angle (integer degrees)
+
+
+def _angle_off(text: str, answer: Angle) -> float:
+    """How far the angle written in `text` is from the answer's (radians, the short way when circular)."""
+    parsed = parse_angle(text)
+    assert parsed.ok and parsed.unit == "deg", text
+    return angle_error_rad(parsed.value, answer.value_rad, circular=answer.circular)
 
 
 def build_scene(
@@ -284,6 +294,17 @@ def _check_free(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> 
         assert r["unit"] == ("m" if answer.kind == "position_m" else None)
         if answer.kind == "unit":
             assert math.isclose(float(np.linalg.norm(answer.components)), 1.0, abs_tol=1e-9)
+    elif isinstance(answer, Angle):
+        assert r["answer_value"] == round(answer.value_rad, 4) and r["unit"] == "rad"
+        assert r["tolerance"] == {
+            "metric": TASKS[r["task"]].metric,
+            "params": {
+                "answer_type": "angle",
+                "threshold_rad": answer.threshold_rad,
+                "circular": answer.circular,
+            },
+        }
+        assert _angle_off(r["answer"], answer) <= HALF_DEGREE_RAD + 1e-12, r["answer"]
     else:
         assert isinstance(answer, Category)
         slots = _mention_texts(ctx, fact, records)
@@ -326,6 +347,12 @@ def _check_mcq(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> N
                 text,
                 correct,
             )
+    elif isinstance(answer, Angle):
+        # Every distractor at least two thresholds from the truth (qa.choices.angle_distractors).
+        assert len(labels) == 4 and _angle_off(correct, answer) <= HALF_DEGREE_RAD + 1e-12
+        for label, text in options.items():
+            if label != r["answer_value"]:
+                assert _angle_off(text, answer) >= 2 * answer.threshold_rad - 1e-9, (text, correct)
     else:
         assert isinstance(answer, Category)
         slots = _mention_texts(ctx, fact, records)
@@ -356,6 +383,13 @@ def _check_tf(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> No
         f, _ = _quantity(false["question"], answer.kind)
         assert abs(t - answer.si_value) <= half + 1e-9
         assert not _in_band(f, answer.si_value) and not _in_band(answer.si_value, f)
+    elif isinstance(answer, Angle):
+        # The pair differs in one angle (the questions also state the convention, "0 degrees means ..."):
+        # the truth as shown, and a wrong value at least two thresholds away.
+        pairs = zip(ANGLE_RE.findall(true["question"]), ANGLE_RE.findall(false["question"]), strict=True)
+        ((t, f),) = [(t, f) for t, f in pairs if t != f]
+        assert t == angle_text(answer.value_rad, answer.circular)
+        assert _angle_off(f, answer) >= 2 * answer.threshold_rad - 1e-9
     else:
         assert isinstance(answer, Category)
         if not any("{" in p for p in answer.phrases.values()):

@@ -11,6 +11,7 @@ Sources (read with the project's search tool; no code copied):
   lmms_eval/tasks/sparbench/utils.py (same in zhangjiayi-ootd/SPARtest lmms-eval/lmms_eval/tasks/sparbench/).
 - view_change_infer: the same SPAR-Bench file, `compute_vci_metric`.
 - Bands: SPEC section 5 (SpatialRGPT-Bench +-25 %, Q-Spatial delta = 2); HiSpatial paper 002, 4.1 and 6.4.
+- Angles (angle_within): the PASCAL3D+ / ImageNet3D pose threshold pi/6, applied per angle (see there).
 - CircularEval / FlipEval: HF dataset ccvl/3DSRBench, README and compute_3drbench_results_circular.py
   (a copy: johnson111788/SpatialReasoner src/eval/compute_3dsrbench_results.py).
 """
@@ -285,6 +286,41 @@ def clock_hour_success(pred: int, gt: int, tolerance: int = 1) -> bool:
         return False
     diff = abs(p - g) % CLOCK_HOURS
     return min(diff, CLOCK_HOURS - diff) <= tolerance
+
+
+# --- Angles (viewpoint azimuth and elevation) ---------------------------------------------------------------
+
+# Viewpoint estimation on PASCAL3D+ counts a prediction correct when its rotation error is below pi/6
+# ("Acc_pi/6", Tulsiani & Malik, "Viewpoints and Keypoints", CVPR 2015), and ImageNet3D (Ma et al., NeurIPS
+# 2024; SpatialLLM's [45], the source of its viewpoint probing data, paper 001 section 3.2) reports pose
+# accuracy the same way. Those thresholds bound the geodesic distance between whole 3D rotations; we apply
+# pi/6 (30 deg) to the azimuth alone. Elevation is a bounded angle ([-90, 90] deg, and small in most views):
+# 30 deg would accept a third of its range, and four multiple-choice options two tolerances (60 deg) apart
+# would not fit in it. It gets pi/18 (10 deg), the stricter threshold that PASCAL3D+ pose papers report
+# beside pi/6 (e.g. NeMo, Wang et al., ICLR 2021: "ACC_pi/18"). Both are stored in each record's tolerance.
+VIEWPOINT_AZIMUTH_THRESHOLD_RAD = math.pi / 6
+VIEWPOINT_ELEVATION_THRESHOLD_RAD = math.pi / 18
+_FULL_TURN_RAD = 2.0 * math.pi
+
+
+def angle_error_rad(pred_rad: float, gt_rad: float, *, circular: bool) -> float:
+    """|pred - gt| in radians. circular=True (azimuths, headings): the short way round the circle, in
+    [0, pi], so 170 deg vs -170 deg is 20 deg and 370 deg vs 10 deg is 0. circular=False (elevations): the
+    plain difference. NaN when either input is NaN or infinite.
+
+    The wrap uses math.remainder(d, 2 pi), which is exact (IEEE remainder): no error is added near +-pi.
+    """
+    pred, gt = float(pred_rad), float(gt_rad)
+    if not (math.isfinite(pred) and math.isfinite(gt)):
+        return math.nan
+    diff = pred - gt
+    return abs(math.remainder(diff, _FULL_TURN_RAD)) if circular else abs(diff)
+
+
+def angle_within(pred_rad: float, gt_rad: float, threshold_rad: float, *, circular: bool) -> bool:
+    """angle_error_rad(pred, gt) <= threshold_rad (inclusive, as direction_success); False when undefined."""
+    err = angle_error_rad(pred_rad, gt_rad, circular=circular)
+    return not math.isnan(err) and err <= float(threshold_rad)
 
 
 # --- Accuracy, CircularEval, FlipEval -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from spatialforge.bench import metrics
 from spatialforge.bench.items import ItemDecision, PredictionItem
 from spatialforge.bench.parsers import (
     Parsed,
+    parse_angle,
     parse_choice,
     parse_clock,
     parse_number,
@@ -23,14 +24,16 @@ from spatialforge.bench.parsers import (
     parse_view_change,
     parse_yes_no,
 )
-from spatialforge.bench.parsers.units import convert
+from spatialforge.bench.parsers.units import convert, is_angle_unit
 
 
 @dataclass(frozen=True)
 class ScoringRule:
-    """answer_type: choice | yes_no | number | qspatial | clock | vector | view_change.
+    """answer_type: choice | yes_no | number | qspatial | clock | vector | view_change | angle.
     metric: accuracy | mra | spatialrgpt | qspatial | hispatial_qspatial_paper | hispatial_qspatial_released |
-    clock_hour | direction_angle | view_change_mra (params: variant).
+    clock_hour | direction_angle | view_change_mra (params: variant) | angle_within (params: threshold_rad,
+    circular; answer_type angle, whose replies and golds are radians: a bare number in a reply is read in
+    degrees unless parse says otherwise).
     parse: keyword arguments for the parser (e.g. {"to_unit": "cm", "pick": "last"}).
     """
 
@@ -100,6 +103,32 @@ def _gold_vector(item: PredictionItem, rule: ScoringRule) -> tuple[float, float,
     return gold  # type: ignore[return-value]
 
 
+def _gold_angle(item: PredictionItem, rule: ScoringRule) -> float:
+    """The gold angle in the rule's unit (radians unless parse says "deg"): a number in gold_unit ("rad" or
+    "deg"; radians when none is given, as spatialforge records store them), or a text such as "35 degrees"
+    (a bare number in a text gold is read like a reply: degrees)."""
+    to_unit = rule.parse.get("to_unit", "rad")
+    value = item.gold
+    if isinstance(value, str):
+        parsed = parse_angle(value, **{**rule.parse, "pick": "first"})
+        if not parsed.ok:
+            raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not an angle ({parsed.detail})")
+        return float(parsed.value)
+    if isinstance(value, bool):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not an angle")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not an angle") from None
+    gold_unit = item.gold_unit or "rad"
+    if not is_angle_unit(gold_unit):
+        raise ValueError(f"item {item.item_id}: gold unit {gold_unit!r} is not an angle unit (rad, deg)")
+    number = convert(number, gold_unit, to_unit)
+    if not math.isfinite(number):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not finite")
+    return number
+
+
 def _gold_clock(item: PredictionItem, rule: ScoringRule) -> int:
     try:
         hour = int(item.gold)
@@ -137,6 +166,7 @@ ANSWER_TYPES: dict[str, AnswerType] = {
     "clock": AnswerType(parse_clock, _gold_clock),
     "vector": AnswerType(parse_vector, _gold_vector),
     "view_change": AnswerType(parse_view_change, _gold_view_change),
+    "angle": AnswerType(parse_angle, _gold_angle, takes_parse_kwargs=True),
 }
 
 
@@ -192,6 +222,25 @@ def _score_direction(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float,
     return float(ok), ok, f"angle {angle:.1f} deg (threshold {threshold:g})"
 
 
+def _score_angle(value: Any, gold: float, rule: ScoringRule) -> tuple[float, bool | None, str]:
+    """angle_within on radians (params threshold_rad, circular; both required: a record states them)."""
+    try:
+        threshold, circular = float(rule.params["threshold_rad"]), rule.params["circular"]
+    except KeyError as e:
+        raise ValueError(
+            f"metric angle_within needs params threshold_rad and circular, missing {e}"
+        ) from None
+    if not isinstance(circular, bool):
+        raise ValueError(f"metric angle_within: params circular must be true or false, got {circular!r}")
+    if rule.parse.get("to_unit", "rad") != "rad":
+        raise ValueError("metric angle_within compares radians: parse to_unit must be 'rad'")
+    error = metrics.angle_error_rad(float(value), gold, circular=circular)
+    ok = metrics.angle_within(float(value), gold, threshold, circular=circular)
+    way = "circular" if circular else "linear"
+    reason = f"error {math.degrees(error):.1f} deg ({way}; threshold {math.degrees(threshold):g} deg)"
+    return float(ok), ok, reason
+
+
 def _score_view_change(value: Any, gold: dict, rule: ScoringRule) -> tuple[float, bool | None, str]:
     variant = rule.params.get("variant", "as_released")
     s = metrics.view_change_mra(value, gold, variant=variant)
@@ -208,6 +257,7 @@ _SCORERS: dict[str, Scorer] = {
     "clock_hour": _score_clock,
     "direction_angle": _score_direction,
     "view_change_mra": _score_view_change,
+    "angle_within": _score_angle,
 }
 
 

@@ -28,6 +28,15 @@ MAX_DISTRACTOR_ATTEMPTS draws raises ChoiceRefusal("no_distinct_distractors").
 Counts: integer distractors near the truth, never the truth, never negative, with the truth's rank uniform
 over the feasible ranks.
 
+Angles (viewpoint azimuth / elevation, radians; shown in integer degrees): integer-degree distractors at
+least twice the scoring tolerance away from the truth (exact and as shown) and from each other, so no reply
+is within tolerance of two options; the distance is the short way round the circle for a circular angle
+(azimuth: 170 and -170 degrees are 20 apart). Like numeric options they are chains out from the truth: each
+one step of [2 tol + 1, 2 (2 tol + 1)] degrees beyond its neighbour, with the number below the truth drawn
+uniformly; circular values wrap into (-180, 180], bounded ones (elevation) must stay in [-90, 90], so a
+truth near an end has fewer ranks open to it (85 degrees leaves no room for two options above it).
+ChoiceRefusal(NO_DISTINCT_DISTRACTORS) after MAX_DISTRACTOR_ATTEMPTS.
+
 True/false: `tf_pair` returns BOTH polarities of one judged predicate (the true statement, answer True, and
 its negation or opposite, answer False), so the two answers are exactly balanced per predicate and scene.
 Rendering: one fair draw from the rng per pair picks "Yes"/"No" or "True"/"False" for both items of the pair,
@@ -51,6 +60,7 @@ from spatialforge.qa.units import (
     VOLUME_TO_M3,
     area_text,
     length_text,
+    render_angle,
     volume_text,
 )
 
@@ -344,6 +354,95 @@ def count_options(truth: int, k: int, rng: random.Random) -> OptionSet:
     _check_k(k)
     distractors = [(str(d), d) for d in count_distractors(truth, k - 1, rng)]
     return _option_set(*place_options((str(truth), truth), distractors, rng))
+
+
+# ---------------------------------------------------------------- angles
+
+# Shown (integer-degree) range of an angle: a circular one (azimuth) in (-180, 180], a bounded one
+# (elevation) in [-90, 90].
+CIRCULAR_DEGREES = (-179, 180)
+BOUNDED_DEGREES = (-90, 90)
+
+
+def angle_shown_degrees(angle_rad: float, circular: bool) -> int:
+    """The integer degrees an angle is shown as (qa.units.render_angle rounds to whole degrees); a circular
+    angle is wrapped into (-180, 180] first and after rounding, so -179.7 shows as 180, never -180."""
+    degrees = math.degrees(angle_rad)
+    if circular:
+        degrees = -math.remainder(-degrees, 360.0)  # (-180, 180]: remainder gives [-180, 180], -180 -> 180
+    shown = round(degrees)
+    return 180 if circular and shown == -180 else shown
+
+
+def angle_text(angle_rad: float, circular: bool) -> str:
+    """An angle as shown in questions and options: "35 degrees", "-90 degrees", "1 degree"."""
+    return render_angle(math.radians(angle_shown_degrees(angle_rad, circular))).text
+
+
+def _angle_distance_deg(a: float, b: float, circular: bool) -> float:
+    return abs(math.remainder(a - b, 360.0)) if circular else abs(a - b)
+
+
+def _try_angle_distractors(
+    truth_deg: float, shown: int, n: int, separation_deg: float, circular: bool, rng: random.Random
+) -> list[int] | None:
+    """One attempt at n integer-degree distractors; None if a draw breaks a rule."""
+    step_lo = math.floor(separation_deg) + 1  # integer steps strictly beyond the separation
+    step_hi = 2 * step_lo
+    lo, hi = CIRCULAR_DEGREES if circular else BOUNDED_DEGREES
+    n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform where it fits
+    values: list[int] = []
+    for direction, count in ((-1, n_below), (1, n - n_below)):
+        previous = shown
+        for _ in range(count):
+            previous += direction * rng.randint(step_lo, step_hi)
+            values.append(previous)
+    if circular:
+        values = [angle_shown_degrees(math.radians(v), True) for v in values]
+    elif any(not lo <= v <= hi for v in values):
+        return None
+    kept: list[float] = [truth_deg, float(shown)]
+    for v in values:
+        if any(_angle_distance_deg(v, k, circular) < separation_deg for k in kept):
+            return None
+        kept.append(float(v))
+    return values
+
+
+def angle_distractors(
+    truth_rad: float, n: int, tolerance_rad: float, circular: bool, rng: random.Random
+) -> tuple[tuple[str, float], ...]:
+    """n distractors for an angle (radians) as (text, shown value in radians), every one at least
+    2 x tolerance_rad from the truth and from each other (rules in the module docstring). A bounded angle
+    must lie in [-pi/2, pi/2]; ChoiceRefusal(NO_DISTINCT_DISTRACTORS) when no set is found."""
+    if not (math.isfinite(truth_rad) and math.isfinite(tolerance_rad) and tolerance_rad > 0.0):
+        raise ValueError(
+            f"truth_rad and tolerance_rad must be finite, tolerance > 0: {truth_rad}, {tolerance_rad}"
+        )
+    truth_deg = math.degrees(truth_rad)
+    if not circular and not BOUNDED_DEGREES[0] <= truth_deg <= BOUNDED_DEGREES[1]:
+        raise ValueError(f"a bounded angle must lie in [-90, 90] degrees, got {truth_deg}")
+    shown = angle_shown_degrees(truth_rad, circular)
+    separation = 2.0 * math.degrees(tolerance_rad)
+    for _ in range(MAX_DISTRACTOR_ATTEMPTS):
+        found = _try_angle_distractors(truth_deg, shown, n, separation, circular, rng)
+        if found is not None:
+            return tuple((angle_text(math.radians(v), circular), math.radians(v)) for v in found)
+    raise ChoiceRefusal(
+        NO_DISTINCT_DISTRACTORS,
+        f"{n} distractors {separation:g} degrees apart for {truth_deg:.1f} degrees: none found in "
+        f"{MAX_DISTRACTOR_ATTEMPTS} attempts",
+    )
+
+
+def angle_choice(
+    truth_rad: float, k: int, tolerance_rad: float, circular: bool, rng: random.Random
+) -> tuple[list[Option], int]:
+    """k options for an angle: the truth (as shown) and k-1 angle_distractors, the truth at a uniformly drawn
+    position; (options in canonical letter order, the correct one's index)."""
+    _check_k(k)
+    distractors = angle_distractors(truth_rad, k - 1, tolerance_rad, circular, rng)
+    return place_options((angle_text(truth_rad, circular), truth_rad), distractors, rng)
 
 
 # ---------------------------------------------------------------- true / false

@@ -4,12 +4,14 @@ One function for every task, so every task follows the same rules:
 - Objects are named by `ViewContext.refer` (unique text or a coloured box marker, never an ambiguous name);
   a fact whose object has no unique reference is rejected as "reference_<reason>".
 - free: a question template, then an answer template around the value in a human unit drawn with
-  SpatialRGPT's probabilities (qa.units); `answer_value` keeps the SI value.
+  SpatialRGPT's probabilities (qa.units); `answer_value` keeps the SI value. Angles are shown in integer
+  degrees and kept in radians (unit "rad"), scored by angle_within with the answer's threshold.
 - mcq: the stem, the options in one of qa.choices.GENERATION_LABEL_STYLES (one drawn per question) and an
   optional instruction line; numeric distractors lie outside the SpatialRGPT band (0.75-1.25 x) of the
   truth and of each other (DISTRACTOR_DISTINCT), categorical ones are the relation's other values; the
   answer's position is uniform. `answer` is the shown label and the option text ("(b) 2.4 meters");
-  `answer_value` the letter.
+  `answer_value` the letter. Angle distractors lie at least twice the answer's threshold from the truth and
+  from each other (qa.choices.angle_distractors, the short way round for an azimuth).
 - tf: always a pair from one template and one set of references: the statement with the true value
   (answer True) and with a wrong value (answer False: the other value of a two-valued relation, a uniformly
   drawn other value, or a numeric distractor outside the band), so true/false is exactly balanced per
@@ -38,6 +40,9 @@ from spatialforge.qa.choices import (
     ChoiceRefusal,
     Option,
     RatioBand,
+    angle_choice,
+    angle_distractors,
+    angle_text,
     categorical_choice,
     count_distractors,
     numeric_choice,
@@ -50,7 +55,7 @@ from spatialforge.qa.units import draw_unit, length_unit_options, volume_unit_op
 from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.sampling import below
-from spatialforge.tasks.spec import Category, Count, Fact, Pixel, Quantity, TaskSpec, Vector
+from spatialforge.tasks.spec import Angle, Category, Count, Fact, Pixel, Quantity, TaskSpec, Vector
 
 # Options of a numeric or many-valued categorical mcq (HiSpatial and SPAR both use four).
 MCQ_OPTIONS = 4
@@ -66,8 +71,9 @@ DISTRACTOR_DISTINCT = RatioBand(0.75, 1.25)
 # Relative tolerance of the position_within metric: |p_hat - p| <= 0.25 |p| (our choice, in line with the
 # SpatialRGPT band for distances; HiSpatial leaves localisation tolerance unstated).
 POSITION_MAX_RELATIVE_ERROR = 0.25
-# Decimals of stored SI values: 0.1 mm for lengths and unit vectors, 1 cm^3 for volumes.
-SI_DECIMALS = {"length": 4, "volume": 6, "unit": 4, "position_m": 4}
+# Decimals of stored SI values: 0.1 mm for lengths and unit vectors, 1 cm^3 for volumes, 0.1 mrad (0.006 deg)
+# for angles.
+SI_DECIMALS = {"length": 4, "volume": 6, "unit": 4, "position_m": 4, "angle": 4}
 # Decimals shown in vector answers: centimetres for positions, 2 decimals for unit vectors.
 VECTOR_SHOWN_DECIMALS = 2
 
@@ -131,7 +137,7 @@ def _si(value: float, kind: str) -> float:
     return round(float(value), SI_DECIMALS[kind]) + 0.0  # + 0.0: no "-0.0" in the data
 
 
-def _tolerance(fmt: str, answer: Quantity | Category | Vector | Count) -> dict[str, Any]:
+def _tolerance(fmt: str, answer: Quantity | Category | Vector | Count | Angle) -> dict[str, Any]:
     """The record's `tolerance`: metric name (bench.metrics / bench.rules) and its parameters, including the
     answer type a scorer parses the reply as."""
     if fmt == "mcq":
@@ -140,6 +146,15 @@ def _tolerance(fmt: str, answer: Quantity | Category | Vector | Count) -> dict[s
         return {"metric": "accuracy", "params": {"answer_type": "yes_no"}}
     if isinstance(answer, Count):
         return {"metric": "accuracy", "params": {"answer_type": "number"}}
+    if isinstance(answer, Angle):  # radians; bench.rules reads a bare number in the reply as degrees
+        return {
+            "metric": "angle_within",
+            "params": {
+                "answer_type": "angle",
+                "threshold_rad": answer.threshold_rad,
+                "circular": answer.circular,
+            },
+        }
     if isinstance(answer, Quantity):
         to_unit = answer.si_unit  # "m" or "m^3": the parser converts litres and cubic feet
         return {"metric": answer.metric, "params": {"answer_type": "number", "to_unit": to_unit}}
@@ -230,13 +245,16 @@ class Renderer:
             "seed": seed,
         }
 
-    def _tolerance(self, fmt: str, answer: Quantity | Category | Vector | Count) -> dict[str, Any]:
+    def _tolerance(self, fmt: str, answer: Quantity | Category | Vector | Count | Angle) -> dict[str, Any]:
         """_tolerance, built once per kind of answer (records of one kind share the same, read-only dict)."""
         if fmt == "mcq":
             return _MCQ_TOLERANCE
         if fmt == "tf":
             return _TF_TOLERANCE
-        key = (fmt, type(answer), getattr(answer, "kind", None), getattr(answer, "metric", None))
+        if isinstance(answer, Angle):  # the threshold and circularity are part of the tolerance
+            key: tuple = (fmt, Angle, answer.circular, answer.threshold_rad)
+        else:
+            key = (fmt, type(answer), getattr(answer, "kind", None), getattr(answer, "metric", None))
         found = self._tolerances.get(key)
         if found is None:
             found = self._tolerances[key] = _tolerance(fmt, answer)
@@ -257,6 +275,8 @@ class Renderer:
             return NON_FINITE_VALUE
         if isinstance(answer, Count) and answer.value < 0:
             return NEGATIVE_COUNT
+        if isinstance(answer, Angle) and not (math.isfinite(answer.value_rad) and answer.threshold_rad > 0):
+            return NON_FINITE_VALUE
         slots: dict[str, str] = {}
         objects: list[dict[str, str]] = []
         markers: list[dict[str, Any]] = []
@@ -346,6 +366,9 @@ class Renderer:
         elif isinstance(answer, Count):
             shown = str(answer.value)
             value, unit = answer.value, None
+        elif isinstance(answer, Angle):  # integer degrees in text, radians in answer_value
+            shown = angle_text(answer.value_rad, answer.circular)
+            value, unit = _si(answer.value_rad, "angle"), "rad"
         elif isinstance(answer, Vector):
             shown = _vector_text(answer)
             value = tuple(_si(c, answer.kind) for c in answer.components)
@@ -372,8 +395,10 @@ class Renderer:
         ]
 
     def _options(
-        self, answer: Quantity | Category | Count, slots: Mapping[str, str], rng: random.Random
+        self, answer: Quantity | Category | Count | Angle, slots: Mapping[str, str], rng: random.Random
     ) -> tuple[list[Option], int]:
+        if isinstance(answer, Angle):
+            return angle_choice(answer.value_rad, MCQ_OPTIONS, answer.threshold_rad, answer.circular, rng)
         if isinstance(answer, Count):
             wrong = count_distractors(answer.value, MCQ_OPTIONS - 1, rng)
             return place_options((str(answer.value), answer.value), [(str(n), n) for n in wrong], rng)
@@ -415,8 +440,13 @@ class Renderer:
             )
         ]
 
-    def _tf_values(self, answer: Quantity | Category | Count, slots: Mapping[str, str], rng: random.Random):
+    def _tf_values(
+        self, answer: Quantity | Category | Count | Angle, slots: Mapping[str, str], rng: random.Random
+    ):
         """(true value text, false value text, extra slots for the true item, for the false item)."""
+        if isinstance(answer, Angle):
+            ((wrong, _),) = angle_distractors(answer.value_rad, 1, answer.threshold_rad, answer.circular, rng)
+            return angle_text(answer.value_rad, answer.circular), wrong, {}, {}
         if isinstance(answer, Count):
             (wrong_count,) = count_distractors(answer.value, 1, rng)
             return str(answer.value), str(wrong_count), {}, {}

@@ -7,13 +7,15 @@ one format (free / mcq / tf), naming the objects uniquely and drawing distractor
 (tasks/render.py), the same for every task. So a task is geometry only, and every task gets every
 rendering rule (units, references, option balance, exact true/false balance) for free.
 
-Answers come in four kinds:
+Answers come in five kinds:
 - `Quantity`: a positive SI number (a length in metres or a volume in cubic metres) scored by `metric`.
 - `Category`: one value of a small set; `phrases` maps every value of the set to its text, and may use the
   fact's object slots ("{b}"), so "which is closer, {b} or {c}?" has the values "b" and "c".
 - `Vector`: three numbers: a unit direction (metric direction_angle) or a position in metres
   (metric position_within), always in the fact's frame.
 - `Count`: a number of objects (>= 0), scored by exact match.
+- `Angle`: an angle in radians (a viewpoint's azimuth or elevation), shown in integer degrees and scored by
+  metric angle_within: |error| <= threshold_rad, measured the short way round the circle when `circular`.
 
 A fact names objects (`Object3D`) and, at level 0, pixels (`Pixel`) through its `Mention`s.
 """
@@ -86,7 +88,18 @@ class Count(NamedTuple):
     value: int
 
 
-Answer = Quantity | Category | Vector | Count
+class Angle(NamedTuple):
+    """An angle in radians. circular: a direction on the full circle (an azimuth), kept in (-pi, pi] and
+    compared the short way round (170 deg and -170 deg are 20 deg apart); else a bounded angle (an
+    elevation in [-pi/2, pi/2]) compared directly. threshold_rad: a free answer within this angle of the
+    truth is correct (bench.metrics.angle_within); mcq and tf distractors lie at least twice as far away."""
+
+    value_rad: float
+    circular: bool
+    threshold_rad: float
+
+
+Answer = Quantity | Category | Vector | Count | Angle
 
 
 class Pixel(NamedTuple):

@@ -7,7 +7,7 @@ none raises on any reply. Conventions and sources are documented per module.
 from spatialforge.bench.parsers.base import PARSER_VERSION, Parsed
 from spatialforge.bench.parsers.choice import parse_choice
 from spatialforge.bench.parsers.clock import parse_clock
-from spatialforge.bench.parsers.numbers import parse_number
+from spatialforge.bench.parsers.numbers import parse_angle, parse_number
 from spatialforge.bench.parsers.qspatial import parse_qspatial
 from spatialforge.bench.parsers.units import UNIT_TO_M
 from spatialforge.bench.parsers.vector import parse_vector
@@ -18,6 +18,7 @@ __all__ = [
     "PARSER_VERSION",
     "UNIT_TO_M",
     "Parsed",
+    "parse_angle",
     "parse_choice",
     "parse_clock",
     "parse_number",

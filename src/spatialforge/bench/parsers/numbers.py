@@ -42,6 +42,10 @@ or "wrong unit" when the only numbers with a unit have another dimension) - a ba
 taken as metres, square metres or cubic metres. A range or "or" never joins two numbers of different
 dimensions. to_unit="none" is for unit-less quantities (counts, degrees): the number is returned as written, a
 written unit of any dimension is ignored (still reported in Parsed.unit).
+Angles: to_unit "rad" or "deg" (parse_angle) reads degrees and radians as units ("35 degrees", "35\u00b0", "35
+deg", "0.6 rad", "ninety degrees") and converts them; lengths and the rest never answer an angle. Angle units
+are recognised only in such a request (their own token patterns), so every other request reads exactly as
+before; to_unit="none" still returns "30\u00b0" as 30 with no unit.
 Where: an explicit answer statement (text.answer_spans: tags, "final answer", "the answer is", "Answer:") is
 read first, its last occurrence; the whole reply only when it has none or it holds no usable number.
 Refusals: a reply is a "refusal" only when it has a refusal phrase AND no usable number; "I can't be exact,
@@ -59,15 +63,19 @@ from spatialforge.bench.parsers.base import AMBIGUOUS, INVALID, NO_ANSWER, OK, R
 from spatialforge.bench.parsers.numwords import NUMBER_WORDS_PATTERN, SMALL_WORDS, number_words_value
 from spatialforge.bench.parsers.text import final_answer_segments, is_refusal, prepare_reply
 from spatialforge.bench.parsers.units import (
+    ANGLE,
+    ANGLE_ALIASES,
     DIMENSION_NAME,
     NO_UNIT,
     QUANTITY_ALIASES,
     UNIT_ALIASES,
     UNIT_WORDS,
+    canonical_angle_unit,
     canonical_quantity_unit,
     check_to_unit,
     convert,
     dimension,
+    is_angle_unit,
 )
 
 PICKS = ("first", "last")
@@ -94,11 +102,36 @@ _INCH_IN = (
     r"in(?=\.|\s*(?:$|[,;:)\]!?\n])|\s+(?:tall|wide|long|high|deep|thick|away|apart|across"
     r"|in\s+(?:height|width|length|depth|diameter)))"
 )
+# Angle units, read only when the caller asks for an angle (units.py): words, then the degree sign and its
+# look-alike, which are not letters and so are not in _WORD_UNITS' alternation.
+_ANGLE_UNITS = (
+    _alternation([alias for alias in ANGLE_ALIASES if alias[0].isalpha()])
+    + "|"
+    + "|".join(re.escape(alias) for alias in ANGLE_ALIASES if not alias[0].isalpha())
+)
+
+
+def _unit_suffix(word_units: str) -> str:
+    return r"(?:(?P<quote>''|'|\")(?![a-z])|\s*(?P<unit>" + word_units + "|" + _INCH_IN + r")(?![a-z]))?"
+
+
+def _digit_token_re(unit_suffix: str) -> re.Pattern[str]:
+    return re.compile(r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)(?P<exp>" + _EXPONENT + r")?" + unit_suffix)
+
+
+def _word_token_re(unit_suffix: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?P<word>" + NUMBER_WORDS_PATTERN + r")(?![\w-])" + unit_suffix)
+
+
 # All patterns run on the lower-cased reply (faster than IGNORECASE). The digit pattern starts with a digit so
 # the scan is fast; what may precede a number (sign, leading "." of ".5", glued letters) is checked in code.
-_UNIT_SUFFIX = r"(?:(?P<quote>''|'|\")(?![a-z])|\s*(?P<unit>" + _WORD_UNITS + "|" + _INCH_IN + r")(?![a-z]))?"
-_DIGIT_TOKEN_RE = re.compile(r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)(?P<exp>" + _EXPONENT + r")?" + _UNIT_SUFFIX)
-_WORD_TOKEN_RE = re.compile(r"\b(?P<word>" + NUMBER_WORDS_PATTERN + r")(?![\w-])" + _UNIT_SUFFIX)
+_UNIT_SUFFIX = _unit_suffix(_WORD_UNITS)
+_DIGIT_TOKEN_RE = _digit_token_re(_UNIT_SUFFIX)
+_WORD_TOKEN_RE = _word_token_re(_UNIT_SUFFIX)
+# The same with the angle units added (angle requests only): "35 degrees", "35\u00b0", "ninety degrees".
+_ANGLE_UNIT_SUFFIX = _unit_suffix(_ANGLE_UNITS + "|" + _WORD_UNITS)
+_ANGLE_DIGIT_TOKEN_RE = _digit_token_re(_ANGLE_UNIT_SUFFIX)
+_ANGLE_WORD_TOKEN_RE = _word_token_re(_ANGLE_UNIT_SUFFIX)
 _ARTICLE_TOKEN_RE = re.compile(
     r"\b(?P<article>half\s+an?|an?)(?=\s+(?:" + _UNIT_WORDS + r")\b)" + _UNIT_SUFFIX
 )
@@ -143,7 +176,8 @@ class _Candidate(NamedTuple):
 
 def _token_unit(match: re.Match[str], reply: str, start: int) -> str | None:
     if match["unit"] is not None:
-        return canonical_quantity_unit(match["unit"])
+        # Angle units only match in angle requests (the patterns above), so this lookup changes nothing else.
+        return canonical_quantity_unit(match["unit"]) or canonical_angle_unit(match["unit"])
     quote = match["quote"]
     if quote is None:
         return None
@@ -185,11 +219,12 @@ def _digit_token(match: re.Match[str], reply: str, list_markers: bool) -> _Token
     return _Token(start, match.end(), value, _token_unit(match, reply, start))
 
 
-def _word_tokens(reply: str) -> list[_Token]:
+def _word_tokens(reply: str, angles: bool) -> list[_Token]:
     words = set(reply.translate(_TO_SPACES).split())
     matches = []
     if not _NUMBER_WORD_TRIGGERS.isdisjoint(words):
-        matches += [(m, number_words_value(m["word"])) for m in _WORD_TOKEN_RE.finditer(reply)]
+        word_re = _ANGLE_WORD_TOKEN_RE if angles else _WORD_TOKEN_RE
+        matches += [(m, number_words_value(m["word"])) for m in word_re.finditer(reply)]
     if not _ARTICLES.isdisjoint(words) and not _UNIT_WORD_SET.isdisjoint(words):
         matches += [
             (m, _ARTICLE_VALUES[" ".join(m["article"].split())]) for m in _ARTICLE_TOKEN_RE.finditer(reply)
@@ -201,13 +236,14 @@ def _word_tokens(reply: str) -> list[_Token]:
     ]
 
 
-def _tokens(reply: str) -> list[_Token]:
+def _tokens(reply: str, angles: bool) -> list[_Token]:
     list_markers = "\n" in reply and len(_LIST_MARKER_RE.findall(reply)) >= 2
-    tokens = [t for m in _DIGIT_TOKEN_RE.finditer(reply) if (t := _digit_token(m, reply, list_markers))]
+    digit_re = _ANGLE_DIGIT_TOKEN_RE if angles else _DIGIT_TOKEN_RE
+    tokens = [t for m in digit_re.finditer(reply) if (t := _digit_token(m, reply, list_markers))]
     if "," in reply and ("(" in reply or "[" in reply):
         coords = [m.span() for m in _COORDS_RE.finditer(reply) if not _THOUSANDS_ONLY_RE.fullmatch(m.group())]
         tokens = [t for t in tokens if not any(lo <= t.start < hi for lo, hi in coords)]
-    words = _word_tokens(reply)
+    words = _word_tokens(reply, angles)
     return sorted(tokens + words) if words else tokens
 
 
@@ -222,9 +258,10 @@ def _same_dimension(first: _Token, second: _Token) -> bool:
     return first.unit is None or second.unit is None or dimension(first.unit) == dimension(second.unit)
 
 
-def _candidates(reply: str) -> list[_Candidate]:
-    """Numbers of the reply in order, with ranges, alternatives and compound lengths merged."""
-    tokens = _tokens(reply)
+def _candidates(reply: str, angles: bool = False) -> list[_Candidate]:
+    """Numbers of the reply in order, with ranges, alternatives and compound lengths merged; angles: also
+    read angle units (an angle request)."""
+    tokens = _tokens(reply, angles)
     out: list[_Candidate] = []
     i = 0
     while i < len(tokens):
@@ -274,7 +311,9 @@ def _usable(cands: list[_Candidate], to_unit: str, default_unit: str | None) -> 
     other = [c for c in cands if c.unit is not None]  # units of another dimension are never converted
     if other:
         c = other[-1]
-        return [], f"wrong unit: {c.written} is not a {DIMENSION_NAME[wanted]} (read {c.high:g} {c.written})"
+        article = "an" if wanted == ANGLE else "a"  # the older messages keep their wording ("a area")
+        name = DIMENSION_NAME[wanted]
+        return [], f"wrong unit: {c.written} is not {article} {name} (read {c.high:g} {c.written})"
     return [], f"no unit (read {cands[-1].high:g})"
 
 
@@ -306,7 +345,8 @@ def parse_number(
     pick: "first" | "last" number of the answer; default_unit: unit for bare numbers, of the same dimension as
     to_unit (None: bare numbers are "invalid" unless to_unit is "none"); to_unit: a length "m", "cm", "mm",
     "km", "in", "ft", "yd", an area "m^2" (or "cm^2", "mm^2", "km^2", "sq in", "sq ft", "sq yd"), a volume
-    "m^3" (or "cm^3", "mm^3", "L", "mL", "cu in", "cu ft", "cu yd"), or "none"; ranges: "mean" | "reject".
+    "m^3" (or "cm^3", "mm^3", "L", "mL", "cu in", "cu ft", "cu yd"), an angle "rad" or "deg" (only then are
+    degree and radian units read), or "none"; ranges: "mean" | "reject".
     """
     if pick not in PICKS:
         raise ValueError(f"pick must be one of {PICKS}, got {pick!r}")
@@ -314,9 +354,11 @@ def parse_number(
         raise ValueError(f"ranges must be one of {RANGE_MODES}, got {ranges!r}")
     check_to_unit(to_unit, allow_none=True, lengths_only=False)
     if default_unit is not None:
-        canonical = canonical_quantity_unit(default_unit)
+        canonical = canonical_quantity_unit(default_unit) or canonical_angle_unit(default_unit)
         if canonical is None:
-            raise ValueError(f"default_unit must be a length, area or volume unit, got {default_unit!r}")
+            raise ValueError(
+                f"default_unit must be a length, area, volume or angle unit, got {default_unit!r}"
+            )
         if to_unit != NO_UNIT and dimension(canonical) != dimension(to_unit):
             raise ValueError(f"default_unit {default_unit!r} does not fit to_unit {to_unit!r}")
         default_unit = canonical
@@ -324,8 +366,9 @@ def parse_number(
     if isinstance(reply, Parsed):
         return reply
     usable, why = [], "no number"
+    angles = is_angle_unit(to_unit)
     for segment in final_answer_segments(reply):
-        usable, why = _usable(_candidates(segment), to_unit, default_unit)
+        usable, why = _usable(_candidates(segment, angles), to_unit, default_unit)
         if usable:
             break
     if not usable:
@@ -334,3 +377,25 @@ def parse_number(
         return failed(INVALID if why.startswith(("no unit", "wrong unit")) else NO_ANSWER, why)
     cand = usable[0] if pick == "first" else usable[-1]
     return _finish(cand, to_unit, ranges, why)
+
+
+ANGLE_DEFAULT_UNIT = "deg"
+
+
+def parse_angle(
+    text: str,
+    *,
+    pick: str = "last",
+    default_unit: str | None = ANGLE_DEFAULT_UNIT,
+    to_unit: str = "rad",
+    ranges: str = "mean",
+) -> Parsed:
+    """An angle reply in radians (to_unit "rad", or "deg"): parse_number asked for an angle. "35 degrees",
+    "35\u00b0", "35 deg", "0.61 rad" are read with their unit; a bare number is read in default_unit, degrees
+    unless told otherwise (questions ask for degrees), since a bare "35" is how models answer "how many
+    degrees". Lengths and other units never answer. The value is returned as written and converted, never
+    wrapped: 270 degrees stays 4.71 rad (the angle metric compares the short way round when it is circular).
+    """
+    if not is_angle_unit(to_unit):
+        raise ValueError(f"to_unit must be an angle unit ('rad' or 'deg'), got {to_unit!r}")
+    return parse_number(text, pick=pick, default_unit=default_unit, to_unit=to_unit, ranges=ranges)

@@ -15,11 +15,18 @@ Spellings: "square meters" / "sq m" / "sq. m" / "sqm" / "m^2" / "m^{2}" / "m2" /
 unit (UNIT_ALIASES, QUANTITY_ALIASES).
 
 `canonical_unit` and UNIT_TO_M stay length-only (Q-Spatial and view-change replies are lengths);
-`canonical_quantity_unit`, `dimension` and `convert` know all three dimensions.
+`canonical_quantity_unit` knows the three spatial dimensions.
+
+Angles, a fourth dimension read only on request: "rad" and "deg" (1 deg = pi / 180 rad), written "degrees" /
+"degree" / "degs" / "deg" / the degree sign (U+00B0) / the masculine ordinal sign (U+00BA, a common
+look-alike) and "radians" / "radian" / "rads" / "rad" (ANGLE_ALIASES, `canonical_angle_unit`). parse_number
+reads them only when asked for an angle (to_unit "rad" or "deg"), so length, area, volume and unit-less
+("none") parsing is exactly what it was. `dimension` and `convert` know all four dimensions.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -50,15 +57,19 @@ UNIT_TO_M3: Mapping[str, float] = MappingProxyType(
         "cu yd": UNIT_TO_M["yd"] ** 3,
     }
 )
-# Exponent of the metre of each dimension, its SI unit and its name.
-LENGTH, AREA, VOLUME = 1, 2, 3
-SI_UNIT: Mapping[int, str] = MappingProxyType({LENGTH: "m", AREA: "m^2", VOLUME: "m^3"})
-DIMENSION_NAME: Mapping[int, str] = MappingProxyType({LENGTH: "length", AREA: "area", VOLUME: "volume"})
-_TO_SI = {**UNIT_TO_M, **UNIT_TO_M2, **UNIT_TO_M3}
+UNIT_TO_RAD: Mapping[str, float] = MappingProxyType({"rad": 1.0, "deg": math.pi / 180.0})
+# Exponent of the metre of each dimension (angles, which have none, get 0), its SI unit and its name.
+ANGLE, LENGTH, AREA, VOLUME = 0, 1, 2, 3
+SI_UNIT: Mapping[int, str] = MappingProxyType({LENGTH: "m", AREA: "m^2", VOLUME: "m^3", ANGLE: "rad"})
+DIMENSION_NAME: Mapping[int, str] = MappingProxyType(
+    {LENGTH: "length", AREA: "area", VOLUME: "volume", ANGLE: "angle"}
+)
+_TO_SI = {**UNIT_TO_M, **UNIT_TO_M2, **UNIT_TO_M3, **UNIT_TO_RAD}
 _DIMENSION = {
     **dict.fromkeys(UNIT_TO_M, LENGTH),
     **dict.fromkeys(UNIT_TO_M2, AREA),
     **dict.fromkeys(UNIT_TO_M3, VOLUME),
+    **dict.fromkeys(UNIT_TO_RAD, ANGLE),
 }
 
 _LENGTH_WORDS = {
@@ -133,6 +144,15 @@ UNIT_WORDS = tuple(
     and all(len(part) > 2 and part.isalpha() for part in alias.split())
 )
 
+# Written angle units (lower case) -> "deg" / "rad"; kept out of QUANTITY_ALIASES so that only an angle
+# request reads them (see the module docstring).
+ANGLE_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        **dict.fromkeys(("deg", "degs", "degree", "degrees", "\u00b0", "\u00ba"), "deg"),
+        **dict.fromkeys(("rad", "rads", "radian", "radians"), "rad"),
+    }
+)
+
 NO_UNIT = "none"  # to_unit for unit-less quantities (counts, degrees); the number is read as written
 
 _SEPARATORS_RE = re.compile(r"[.\s]+")
@@ -155,13 +175,23 @@ def canonical_quantity_unit(written: str) -> str | None:
     return length if length is not None else QUANTITY_ALIASES.get(_normalise(written))
 
 
+def canonical_angle_unit(written: str) -> str | None:
+    """The canonical "deg" or "rad" of a written angle unit ("Degrees" -> "deg"), None for anything else."""
+    return ANGLE_ALIASES.get(_normalise(written))
+
+
+def is_angle_unit(unit: str) -> bool:
+    """True for the canonical angle symbols "rad" and "deg"."""
+    return unit in UNIT_TO_RAD
+
+
 def dimension(unit: str) -> int:
-    """LENGTH, AREA or VOLUME for a canonical symbol."""
+    """LENGTH, AREA, VOLUME or ANGLE for a canonical symbol."""
     return _DIMENSION[unit]
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> float:
-    """Convert between canonical units of the same dimension (length, area or volume)."""
+    """Convert between canonical units of the same dimension (length, area, volume or angle)."""
     if from_unit == to_unit:
         return value
     if _DIMENSION[from_unit] != _DIMENSION[to_unit]:
