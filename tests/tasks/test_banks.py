@@ -29,8 +29,9 @@ WHERE = "spatialforge/tasks/banks/toy.json"
 FORMATS = ("free", "mcq", "tf")
 VARIANTS = ("near", "far")
 OBJECT_SLOTS = {"a", "b", "c", "d"}
-# Task slots (Fact.slots): spatial_imagination_* {alternatives} and {before}.
-ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other", "alternatives", "before"}
+# Task slots (Fact.slots): spatial_imagination_* {alternatives} and {before}; spatial_counting {objects}
+# and {relation}.
+ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other", "alternatives", "before", "objects", "relation"}
 
 
 def _valid() -> dict[str, Any]:

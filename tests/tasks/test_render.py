@@ -41,7 +41,7 @@ from spatialforge.tasks.banks import load_bank, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
-from spatialforge.tasks.spec import Angle, Category, Fact, Mention, Quantity, Vector
+from spatialforge.tasks.spec import Angle, Category, Count, Fact, Mention, Quantity, Vector
 
 SIZES = dict(CATEGORY_SIZES)
 FACING_CAMERA = -math.pi / 2  # object +x (front) along world -y: towards the camera
@@ -305,6 +305,10 @@ def _check_free(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> 
             },
         }
         assert _angle_off(r["answer"], answer) <= HALF_DEGREE_RAD + 1e-12, r["answer"]
+    elif isinstance(answer, Count):
+        assert r["answer_value"] == answer.value and r["unit"] is None
+        assert r["tolerance"] == {"metric": "accuracy", "params": {"answer_type": "number"}}
+        assert parse_number(r["answer"], to_unit="none").value == answer.value
     else:
         assert isinstance(answer, Category)
         slots = _mention_texts(ctx, fact, records)
@@ -353,6 +357,9 @@ def _check_mcq(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> N
         for label, text in options.items():
             if label != r["answer_value"]:
                 assert _angle_off(text, answer) >= 2 * answer.threshold_rad - 1e-9, (text, correct)
+    elif isinstance(answer, Count):
+        assert len(labels) == 4 and correct == str(answer.value)
+        assert all(t.isdigit() for t in texts)
     else:
         assert isinstance(answer, Category)
         slots = _mention_texts(ctx, fact, records)
@@ -390,6 +397,8 @@ def _check_tf(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> No
         ((t, f),) = [(t, f) for t, f in pairs if t != f]
         assert t == angle_text(answer.value_rad, answer.circular)
         assert _angle_off(f, answer) >= 2 * answer.threshold_rad - 1e-9
+    elif isinstance(answer, Count):
+        assert str(answer.value) in true["question"] and true["question"] != false["question"]
     else:
         assert isinstance(answer, Category)
         if not any("{" in p for p in answer.phrases.values()):
