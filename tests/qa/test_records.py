@@ -229,3 +229,9 @@ def test_serialisation_speed_floor():
         encode_line(qa_to_dict(rec))
     rate = n / (time.perf_counter() - t0)
     assert rate > 10_000
+
+
+def test_qa_id_tells_views_apart_and_keeps_old_ids_without_them() -> None:
+    base = ("s", "task", "tpl", 1, ("a", "b"), "mcq")
+    assert qa_id(*base) == qa_id(*base, ()) == "58966db1b09e135ab8b0"  # the golden id above, unchanged
+    assert len({qa_id(*base), qa_id(*base, ("v0",)), qa_id(*base, ("v1",)), qa_id(*base, ("v0", "v1"))}) == 4

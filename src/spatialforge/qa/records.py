@@ -134,7 +134,13 @@ class QARecord:
 
 
 def qa_id(
-    scene_id: str, task: str, template_id: str, seed: int, object_ids: Sequence[str], format: str
+    scene_id: str,
+    task: str,
+    template_id: str,
+    seed: int,
+    object_ids: Sequence[str],
+    format: str,
+    view_ids: Sequence[str] = (),
 ) -> str:
     """Deterministic short id: the same inputs give the same id in every run and on every machine.
 
@@ -142,6 +148,8 @@ def qa_id(
     in ids, so ("a", "bc") and ("ab", "c") differ.
     """
     key = "\x1f".join((scene_id, task, template_id, str(seed), format, "\x1e".join(object_ids)))
+    if view_ids:  # the same question about the same objects in two views of one scene is two records
+        key += "\x1d" + "\x1e".join(view_ids)
     return hashlib.blake2b(key.encode("utf-8"), digest_size=QA_ID_HEX_DIGITS // 2).hexdigest()
 
 

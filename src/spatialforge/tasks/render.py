@@ -190,6 +190,7 @@ class Renderer:
             "license": scene.license,
         }
         self._images = [{"path": ctx.view.image_path, "view_id": ctx.view.view_id}]
+        self._view_ids = (ctx.view.view_id,)
         self._tolerances: dict[tuple, dict[str, Any]] = {}
         # Records of one view share these read-only pieces: (object_id, role) -> the record's object entry,
         # (object_id, colour) -> its marker entry.
@@ -212,12 +213,15 @@ class Renderer:
         choices: list[dict[str, str]],
         objects: list[dict[str, str]],
         markers: list[dict[str, Any]],
+        id_parts: list[str],
     ) -> dict[str, Any]:
         base = self._base
-        object_ids = [o["object_id"] for o in objects]
         # The question text tells apart records that share everything else (the two items of a tf pair;
-        # width and height of one object asked with a template that serves both).
-        rec_id = qa_id(base["scene_id"], spec.name, template_id, seed, object_ids, f"{fmt}\x1f{question}")
+        # width and height of one object asked with a template that serves both); id_parts name the objects
+        # and pixels, the view tells apart one question asked in two views of a scene.
+        rec_id = qa_id(
+            base["scene_id"], spec.name, template_id, seed, id_parts, f"{fmt}\x1f{question}", self._view_ids
+        )
         return {
             "schema_version": QA_SCHEMA_VERSION,
             "id": rec_id,
@@ -281,10 +285,12 @@ class Renderer:
         objects: list[dict[str, str]] = []
         markers: list[dict[str, Any]] = []
         used_colours: list[str] = []
+        id_parts: list[str] = []  # what the record's id names: object ids, and pixels as "\x1dx,y"
         note = ""
         for m in fact.mentions:
             obj = m.obj
             if isinstance(obj, Pixel):
+                id_parts.append(f"\x1d{obj.norm[0]},{obj.norm[1]}")
                 point = self._point_reference(obj, rng, used_colours)
                 if point is None:
                     return NO_FREE_MARKER_COLOUR
@@ -299,6 +305,7 @@ class Renderer:
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
             slots[m.slot] = ref.text
+            id_parts.append(obj.object_id)
             entry = self._object_entries.get((obj.object_id, m.role))
             if entry is None:
                 entry = self._object_entries[(obj.object_id, m.role)] = {
@@ -322,7 +329,7 @@ class Renderer:
                     }
                 markers.append(mark)
         slots.update(fact.slots)
-        args = (spec, bank, fact, rng, seed, slots, objects, markers, note)
+        args = (spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts)
         try:
             if fmt == "free":
                 return self._free(*args)
@@ -356,7 +363,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ formats
 
-    def _free(self, spec, bank, fact, rng, seed, slots, objects, markers, note) -> Rendered:
+    def _free(self, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
         q = _pick(bank.questions_for("free", fact.variant), rng)
         a = _pick(bank.answers_for("free", fact.variant), rng)
         answer = fact.answer
@@ -391,6 +398,7 @@ class Renderer:
                 [],
                 objects,
                 markers,
+                id_parts,
             )
         ]
 
@@ -410,7 +418,7 @@ class Renderer:
         others = [t for v, t in texts.items() if v != answer.value]
         return categorical_choice(texts[answer.value], others, min(MCQ_OPTIONS, len(texts)), rng)
 
-    def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers, note) -> Rendered:
+    def _mcq(self, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
         q = _pick(bank.questions_for("mcq", fact.variant), rng)
@@ -437,6 +445,7 @@ class Renderer:
                 [{"label": LETTERS[i], "text": text} for i, (text, _) in enumerate(options)],
                 objects,
                 markers,
+                id_parts,
             )
         ]
 
@@ -463,7 +472,7 @@ class Renderer:
             return texts[answer.value], texts[wrong], {"other": texts[wrong]}, {"other": texts[answer.value]}
         return texts[answer.value], texts[wrong], {}, {}
 
-    def _tf(self, spec, bank, fact, rng, seed, slots, objects, markers, note) -> Rendered:
+    def _tf(self, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no tf rendering")
         style = "yes_no" if rng.random() < 0.5 else "true_false"
@@ -484,7 +493,19 @@ class Renderer:
             word = TF_WORDS[style][0 if truth else 1]
             out.append(
                 self._record(
-                    spec, fact, "tf", template_id, seed, question, word, truth, None, [], objects, markers
+                    spec,
+                    fact,
+                    "tf",
+                    template_id,
+                    seed,
+                    question,
+                    word,
+                    truth,
+                    None,
+                    [],
+                    objects,
+                    markers,
+                    id_parts,
                 )
             )
         return out
