@@ -30,8 +30,8 @@ FORMATS = ("free", "mcq", "tf")
 VARIANTS = ("near", "far")
 OBJECT_SLOTS = {"a", "b", "c", "d"}
 # Task slots (Fact.slots): spatial_imagination_* {alternatives} and {before}; spatial_counting {objects}
-# and {relation}.
-ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other", "alternatives", "before", "objects", "relation"}
+# and {relation}; depth_oo {a_depth}.
+ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other", "alternatives", "before", "objects", "relation", "a_depth"}
 
 
 def _valid() -> dict[str, Any]:

@@ -9,15 +9,24 @@ not ray length) at the view camera's resolution, NaN where there is no data. It 
 - "sunrgbd_points_mat": SUN RGB-D export .mat, variable 'instance' (N, >=3): points xyz (then rgb) in the
   asset's frame ("world" or "cam:<view_id>"); metres = stored * scale_to_m. The points are projected into
   the view with its camera; where several land on one pixel the nearest wins (z-buffer).
+- "raycast_scene": no file; the view's depth is the scene's own geometry, every well-formed object box and
+  the floor plane of records.FLOOR_HEIGHT_KEY, ray-cast through each pixel centre (geometry.raycast).
 
 Raster depth must already have the camera's size (a different size raises wrong_shape: resampling depth
 is a decision for the caller, not something to do silently here). Problems raise RecordError naming the file.
+
+QA generation asks for depth at a few pixels, not for whole maps: `open_depth(scene, view)` returns a
+`DepthSampler` whose `z_at(uv)` answers z-depth at (N, 2) pixel positions. A raster kind is loaded once
+(load_depth) and read at the pixel containing each position; the ray-cast kind casts one ray through each
+exact position and never builds a raster. A view with only a point map is refused (no point-map layout is
+defined yet, and guessing one would give silently wrong depth).
 """
 
 from __future__ import annotations
 
 import zlib
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import scipy.io
@@ -26,7 +35,15 @@ from scipy.io.matlab import MatReadError
 
 from spatialforge.errors import RecordError
 from spatialforge.geometry.camera import MIN_DEPTH_M, PinholeCamera
-from spatialforge.scene.records import AssetRef, Scene, View, resolve_inside
+from spatialforge.geometry.raycast import BoxArrays, Plane, depth_at_pixels, stack_boxes
+from spatialforge.scene.records import (
+    FLOOR_HEIGHT_KEY,
+    RAYCAST_DEPTH_KIND,
+    AssetRef,
+    Scene,
+    View,
+    resolve_inside,
+)
 
 # Variable name the VoteNet export (extract_rgbd_data_v2.m, `save(filename, 'instance')`) writes.
 SUNRGBD_POINTS_VARIABLE = "instance"
@@ -44,6 +61,11 @@ def load_depth(scene: Scene, view: View) -> np.ndarray:
             record=scene.scene_id,
             field=f"views[{view.view_id}].depth",
         )
+    if asset.kind == RAYCAST_DEPTH_KIND:
+        cam = view.camera
+        v, u = np.mgrid[0 : cam.height, 0 : cam.width]  # (H, W) pixel centres
+        uv = np.stack([u.ravel(), v.ravel()], axis=1)  # (H * W, 2)
+        return RaycastDepth(scene, view).z_at(uv).reshape(cam.height, cam.width).astype(np.float32)
     path = _asset_path(scene, view, asset)
     if asset.kind == "png_u16":
         depth = _read_png_u16(path) * asset.scale_to_m
@@ -73,6 +95,116 @@ def load_depth(scene: Scene, view: View) -> np.ndarray:
     depth = depth.astype(np.float32)
     depth[~(np.isfinite(depth) & (depth > 0))] = np.nan
     return depth
+
+
+# ---------------------------------------------------------------- depth at pixels (QA generation)
+
+# Why a view offers no depth sampler (RecordError reasons of open_depth, besides load_depth's own).
+POINT_MAP_UNSUPPORTED = "point_map_unsupported"
+
+
+class DepthSampler(Protocol):
+    """z-depth of one view at any pixel positions."""
+
+    def z_at(self, uv: np.ndarray) -> np.ndarray:
+        """(N, 2) pixel positions (x right, y down; integer = pixel centre) -> (N,) float64 z-depth in
+        metres along the camera's +z, NaN where there is no data (or off the image)."""
+        ...
+
+    def describe(self, u: float, v: float) -> str:
+        """Where the depth at pixel position (u, v) comes from, for reasoning traces."""
+        ...
+
+
+class RasterDepth:
+    """A loaded (H, W) depth map read at the pixel whose area contains each position (pixel (c, r) covers
+    [c - 0.5, c + 0.5) x [r - 0.5, r + 0.5)): the map's own value, no interpolation across pixels."""
+
+    def __init__(self, depth: np.ndarray) -> None:
+        self.depth = np.asarray(depth)  # (H, W) float32 metres, NaN = no data
+        self.height, self.width = self.depth.shape
+
+    def _pixel(self, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        uv = np.atleast_2d(np.asarray(uv, dtype=float)).reshape(-1, 2)
+        with np.errstate(invalid="ignore"):  # NaN positions stay out of the image below
+            col = np.floor(uv[:, 0] + 0.5)
+            row = np.floor(uv[:, 1] + 0.5)
+        return col, row
+
+    def z_at(self, uv: np.ndarray) -> np.ndarray:
+        col, row = self._pixel(uv)
+        inside = (col >= 0) & (col < self.width) & (row >= 0) & (row < self.height)
+        out = np.full(len(col), np.nan)
+        out[inside] = self.depth[row[inside].astype(np.int64), col[inside].astype(np.int64)]
+        return out
+
+    def describe(self, u: float, v: float) -> str:
+        col, row = self._pixel(np.array([[u, v]]))
+        return f"depth map value at pixel (column {int(col[0])}, row {int(row[0])})"
+
+
+class RaycastDepth:
+    """Exact depth of a synthetic scene: a ray through each exact position onto the scene's well-formed
+    object boxes and its floor (records.RAYCAST_DEPTH_KIND). Cheap per query; no raster is built."""
+
+    def __init__(self, scene: Scene, view: View) -> None:
+        self.camera = view.camera
+        self.world_from_cam = view.world_from_cam
+        self.boxes: BoxArrays = stack_boxes([o.box for o in scene.objects if o.box.is_well_formed])  # world
+        self.floor: Plane | None = floor_plane(scene)  # world
+
+    def z_at(self, uv: np.ndarray) -> np.ndarray:
+        return depth_at_pixels(self.camera, self.world_from_cam, uv, self.boxes, self.floor)
+
+    def describe(self, u: float, v: float) -> str:
+        return "ray cast through the pixel onto the scene's boxes and floor"
+
+
+def floor_plane(scene: Scene) -> Plane | None:
+    """The floor of records.FLOOR_HEIGHT_KEY as a world-frame plane (normal = up = -gravity), or None when
+    the scene declares none; RecordError (as scene.validate reports it) when the value is unusable."""
+    height = scene.metadata.get(FLOOR_HEIGHT_KEY)
+    if height is None:
+        return None
+    field = f"metadata.{FLOOR_HEIGHT_KEY}"
+    if isinstance(height, bool) or not isinstance(height, (int, float)) or not np.isfinite(height):
+        raise RecordError(
+            "non_finite",
+            f"floor height must be a finite number, got {height!r}",
+            record=scene.scene_id,
+            field=field,
+        )
+    if scene.gravity is None:
+        raise RecordError(
+            "bad_gravity", "a floor height needs a known gravity", record=scene.scene_id, field="gravity"
+        )
+    down = np.asarray(scene.gravity.down_world, dtype=float)
+    up = -down / np.linalg.norm(down)
+    return Plane((float(up[0]), float(up[1]), float(up[2])), float(height))
+
+
+def open_depth(scene: Scene, view: View) -> DepthSampler:
+    """The view's depth as a sampler: raster kinds loaded now (load_depth, whole map once), the ray-cast
+    kind ready to cast. RecordError when the view has no depth (missing_field), only a point map
+    (point_map_unsupported) or a depth asset that cannot be read (load_depth's reasons)."""
+    asset = view.depth
+    if asset is None:
+        if view.point_map is not None:
+            raise RecordError(
+                POINT_MAP_UNSUPPORTED,
+                f"point map of kind {view.point_map.kind!r}: no point-map reader is defined",
+                record=scene.scene_id,
+                field=f"views[{view.view_id}].point_map",
+            )
+        raise RecordError(
+            "missing_field",
+            "view has no depth asset",
+            record=scene.scene_id,
+            field=f"views[{view.view_id}].depth",
+        )
+    if asset.kind == RAYCAST_DEPTH_KIND:
+        return RaycastDepth(scene, view)
+    return RasterDepth(load_depth(scene, view))
 
 
 def rasterize_points(points_cam: np.ndarray, camera: PinholeCamera) -> np.ndarray:

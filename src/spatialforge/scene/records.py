@@ -34,7 +34,15 @@ DEPTH_KINDS = (
     "png_u16",  # 16-bit PNG, 0 = invalid (ScanNet, CA-1M: scale_to_m = 0.001)
     "npy_f32",  # float32 .npy (H, W), NaN/0 = invalid (synthetic: scale_to_m = 1.0)
     "sunrgbd_points_mat",  # SUN RGB-D export: .mat 'instance' (N, 6) upright xyz + rgb; projected on load
+    "raycast_scene",  # no file (path ""): the exact ray-cast depth of the scene's own boxes and floor
 )
+# The depth kind of synthetic scenes whose depth is their own geometry: ray-cast, at the pixels asked, onto
+# every well-formed object box and the floor plane named by FLOOR_HEIGHT_KEY (scene.depth, geometry.raycast).
+RAYCAST_DEPTH_KIND = "raycast_scene"
+# Scene.metadata key of the floor that RAYCAST_DEPTH_KIND draws: the plane {p : up . p = h} in the world
+# frame, up = -gravity.down_world, h in metres (demo box scenes: -1.3, the floor 1.3 m below the camera).
+# Absent or null: no floor. A floor needs a known gravity; both are checked by scene.validate.
+FLOOR_HEIGHT_KEY = "floor_height_m"
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,20 @@ the first as a RecordError. Reasons are stable codes (docs/DATA.md lists them)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from spatialforge.errors import RecordError
 from spatialforge.geometry.rotations import ORTHONORMAL_TOL, is_rotation
-from spatialforge.scene.records import SCHEMA_VERSION, Scene, resolve_inside
+from spatialforge.scene.records import (
+    FLOOR_HEIGHT_KEY,
+    RAYCAST_DEPTH_KIND,
+    SCHEMA_VERSION,
+    Scene,
+    resolve_inside,
+)
 
 # Every reason the validator can report (tests sweep this list).
 VALIDATION_REASONS = (
@@ -65,6 +72,7 @@ def scene_problems(scene: Scene, check_files: bool = True) -> list[Problem]:
         d = np.asarray(scene.gravity.down_world, dtype=float)
         if not _finite(d) or abs(np.linalg.norm(d) - 1.0) > 1e-3:
             add("bad_gravity", "gravity.down_world", f"must be a finite unit vector, got {d.tolist()}")
+    _check_floor(scene, add)
 
     view_ids: set[str] = set()
     for i, v in enumerate(scene.views):
@@ -94,8 +102,21 @@ def scene_problems(scene: Scene, check_files: bool = True) -> list[Problem]:
                 f"{f}.world_from_cam.rotation",
                 "not a proper rotation (R^T R != I or det != 1)",
             )
+        raycast = v.depth is not None and v.depth.kind == RAYCAST_DEPTH_KIND
         paths = [("image_path", v.image_path)]
-        paths += [(k, a.path) for k, a in (("depth", v.depth), ("point_map", v.point_map)) if a is not None]
+        paths += [
+            (k, a.path)
+            for k, a in (("depth", v.depth), ("point_map", v.point_map))
+            if a is not None and not (k == "depth" and raycast)
+        ]
+        if raycast and v.depth is not None and v.depth.path:
+            # Ray-cast depth is the scene's own geometry: there is no file to find, and a path would
+            # suggest one (a mistyped kind).
+            add(
+                "out_of_range",
+                f"{f}.depth.path",
+                f"depth kind {RAYCAST_DEPTH_KIND!r} reads no file: path must be empty, got {v.depth.path!r}",
+            )
         for key, rel in paths:
             try:
                 full = resolve_inside(scene.asset_root, rel)
@@ -140,6 +161,19 @@ def scene_problems(scene: Scene, check_files: bool = True) -> list[Problem]:
                 if val is not None and not (np.isfinite(val) and 0.0 <= val <= 1.0):
                     add("out_of_range", f"{g}.{key}", f"must be in [0, 1], got {val}")
     return out
+
+
+def _check_floor(scene: Scene, add: Callable[[str, str, str], None]) -> None:
+    """The floor ray-cast depth draws (records.FLOOR_HEIGHT_KEY): absent, null, or a finite number of
+    metres along world up, which needs a known gravity to say which way is up."""
+    height = scene.metadata.get(FLOOR_HEIGHT_KEY)
+    if height is None:
+        return
+    field = f"metadata.{FLOOR_HEIGHT_KEY}"
+    if isinstance(height, bool) or not isinstance(height, (int, float)) or not np.isfinite(height):
+        add("non_finite", field, f"the floor height must be a finite number of metres, got {height!r}")
+    elif scene.gravity is None:
+        add("bad_gravity", "gravity", f"{field} is set but the scene has no gravity to say which way is up")
 
 
 def check_scene(scene: Scene, check_files: bool = True, file: str | None = None) -> Scene:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from spatialforge.errors import RecordError
 from spatialforge.geometry.gravity import gravity_aligned_from_cam
 from spatialforge.qa.references import (
     Reference,
@@ -24,6 +27,9 @@ from spatialforge.qa.references import (
 )
 from spatialforge.scene.records import Object3D, Scene, View
 from spatialforge.tasks.sampling import below
+
+if TYPE_CHECKING:
+    from spatialforge.scene.depth import DepthSampler
 
 Vec3 = tuple[float, float, float]
 
@@ -100,6 +106,22 @@ class ViewContext:
         if "multi_view" in requires and len(self.scene.views) < 2:
             return SINGLE_VIEW
         return None
+
+    @cached_property
+    def depth(self) -> DepthSampler | str:
+        """The view's depth at pixels (scene.depth.open_depth), opened on the first call only: a raster is
+        read once per view and only when a task asks for depth, and nothing is computed for the others.
+        A string instead of a sampler says why there is none: "no_depth" (neither depth nor point map),
+        "point_map_unsupported", or "depth_<reason>" for an asset that cannot be read (missing_file, ...)."""
+        if self.view.depth is None and self.view.point_map is None:
+            return NO_DEPTH
+        # Imported here: the depth readers pull in scipy.io and PIL, which tasks without depth never need.
+        from spatialforge.scene.depth import POINT_MAP_UNSUPPORTED, open_depth
+
+        try:
+            return open_depth(self.scene, self.view)
+        except RecordError as e:
+            return POINT_MAP_UNSUPPORTED if e.reason == POINT_MAP_UNSUPPORTED else f"depth_{e.reason}"
 
     def _visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
         return self._visibility[obj.object_id]
