@@ -9,6 +9,10 @@ sizes to see that memory does not grow with the number of scenes. Usage:
 
     python benchmarks/generate_throughput.py --scenes 3000 --repeats 3 \
         --out benchmarks/results/generate_throughput.json
+
+The scenes declare their exact ray-cast depth (demo.box_scenes), so the default mix includes the level 0 point
+tasks; `--no-depth` writes them without it, and `--tasks a,b,...` restricts the mix (the level 1-2 set of the
+first engine release: `--tasks` with the thirteen names in benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -54,13 +58,14 @@ finally:
 """
 
 
-def run_cli(scenes: Path, out: Path, workers: int) -> tuple[float, int, int]:
+def run_cli(scenes: Path, out: Path, workers: int, tasks: str) -> tuple[float, int, int]:
     """(seconds, QA records, peak RSS in KiB) of one `spatialforge generate` in a fresh interpreter."""
     rss_file = out.with_suffix(".rss")
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", _CHILD, str(rss_file), "generate",
-         "--scenes", str(scenes), "--output", str(out), "--workers", str(workers)],
+         "--scenes", str(scenes), "--output", str(out), "--workers", str(workers),
+         *(["--tasks", tasks] if tasks else [])],
         check=True,
         capture_output=True,
     )  # fmt: skip
@@ -69,10 +74,10 @@ def run_cli(scenes: Path, out: Path, workers: int) -> tuple[float, int, int]:
     return seconds, report["records"], int(rss_file.read_text())
 
 
-def breakdown(scenes_path: Path, limit: int) -> dict[str, float]:
+def breakdown(scenes_path: Path, limit: int, tasks: tuple[str, ...]) -> dict[str, float]:
     """Microseconds per QA record spent in each stage, in-process, on the first `limit` scenes."""
     lines = scenes_path.read_text().splitlines()[:limit]
-    config = GenerateConfig()
+    config = GenerateConfig(tasks=tasks)
     plan = build_plan(config)
     common = load_common()
     spent: Counter[str] = Counter()
@@ -87,6 +92,8 @@ def breakdown(scenes_path: Path, limit: int) -> dict[str, float]:
         spent["decode"] += t1 - t0
         spent["view_setup"] += t2 - t1
         for task in plan.tasks:
+            if task.view_requirements and ctx.unmet_requirement(task.view_requirements):
+                continue
             rng = random.Random(0)
             candidates = task.spec.candidates(ctx, rng)
             for _ in range(4):  # a typical quota's worth of candidates per task and scene
@@ -114,17 +121,20 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=3000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--tasks", default="", help="comma-separated task names (default: every registered task)")
+    ap.add_argument("--no-depth", action="store_true", help="scenes without their ray-cast depth")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    tasks = tuple(t for t in args.tasks.split(",") if t)
     tmp = Path(tempfile.mkdtemp(prefix="sf_gen_bench_"))
     try:
         scenes_path = tmp / "scenes.jsonl"
         with SceneWriter(scenes_path) as writer:
-            writer.write_all(random_box_scenes(args.scenes, seed=0))
+            writer.write_all(random_box_scenes(args.scenes, seed=0, depth=not args.no_depth))
         runs = []
         for i in range(args.repeats):
             out = tmp / f"out{i}"
-            runs.append(run_cli(scenes_path, out, args.workers))
+            runs.append(run_cli(scenes_path, out, args.workers, args.tasks))
             shutil.rmtree(out)
         seconds = statistics.median(r[0] for r in runs)
         records = runs[0][1]
@@ -133,6 +143,8 @@ def main() -> None:
             "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
             "scenes": args.scenes,
             "workers": args.workers,
+            "tasks": list(tasks) or "all registered",
+            "depth": not args.no_depth,
             "records": records,
             "qa_per_scene": round(records / args.scenes, 2),
             "seconds_median": round(seconds, 3),
@@ -140,7 +152,7 @@ def main() -> None:
             "qa_per_second": round(records / seconds, 1),
             "scenes_per_second": round(args.scenes / seconds, 1),
             "peak_rss_mib": round(max(r[2] for r in runs) / 1024, 1),
-            "us_per_qa_breakdown": breakdown(scenes_path, min(args.scenes, 500)),
+            "us_per_qa_breakdown": breakdown(scenes_path, min(args.scenes, 500), tasks),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
