@@ -59,6 +59,7 @@ class ViewContext:
             judge_from_cam = gravity_aligned_from_cam(view.world_from_cam, up_world).rotation
         else:
             judge_from_cam = np.eye(3)
+        self.judge_from_cam = judge_from_cam  # (3, 3) rotation, same origin
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
         self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
         # object_id -> (3,) box centre, metres, in cam / in the judging frame, and (3,) unit front in the
@@ -123,7 +124,8 @@ class ViewContext:
         except RecordError as e:
             return POINT_MAP_UNSUPPORTED if e.reason == POINT_MAP_UNSUPPORTED else f"depth_{e.reason}"
 
-    def _visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
+    def visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
+        """Why obj is not visible in this view (qa.references.visibility_refusal), None if it is."""
         return self._visibility[obj.object_id]
 
     def _distance_of(self, obj: Object3D) -> float:
@@ -139,7 +141,7 @@ class ViewContext:
         cached = self._references.get(obj.object_id)
         if cached is None:
             cached = reference_options(
-                self.scene, self.view, obj, visibility=self._visibility_of, distance=self._distance_of
+                self.scene, self.view, obj, visibility=self.visibility_of, distance=self._distance_of
             )
             self._references[obj.object_id] = cached
         return cached

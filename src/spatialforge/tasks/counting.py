@@ -37,9 +37,6 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-import numpy as np
-
-from spatialforge.geometry.gravity import gravity_aligned_from_cam
 from spatialforge.geometry.relations import (
     BEHIND,
     DISTANCE_RELATIVE_MARGIN,
@@ -51,7 +48,7 @@ from spatialforge.geometry.relations import (
     Truth,
     direction_between,
 )
-from spatialforge.qa.references import ORDINAL_WORDS, visibility_refusal
+from spatialforge.qa.references import ORDINAL_WORDS
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
@@ -181,36 +178,23 @@ class Member(NamedTuple):
     why_not: str  # "" when countable, else the visibility refusal or "degenerate_box"
 
 
-def judge_from_cam_rotation(ctx: ViewContext) -> np.ndarray:
-    """(3, 3) judge_from_cam of the view, as tasks/context.py builds it: the gravity-aligned camera frame's
-    rotation when gravity is known, identity otherwise (same origin either way)."""
-    gravity = ctx.scene.gravity
-    if gravity is None:
-        return np.eye(3)
-    up_world = -np.asarray(gravity.down_world, dtype=float)
-    return gravity_aligned_from_cam(ctx.view.world_from_cam, up_world).rotation
-
-
 def _members_by_category(ctx: ViewContext) -> dict[str, list[Member]]:
     """category -> every object of the scene in the image (visible, or in view but refused), scene order."""
     visible = {o.object_id for o in ctx.visible}
     cam_from_world = ctx.view.cam_from_world()
-    judge_from_cam: np.ndarray | None = None
     out: dict[str, list[Member]] = {}
     for obj in ctx.scene.objects:
         if obj.object_id in visible:
             member = Member(obj, True, ctx.center_judge[obj.object_id], "")
         else:
-            refusal = visibility_refusal(ctx.scene, ctx.view, obj)
+            refusal = ctx.visibility_of(obj)
             if refusal is None:  # in view, but its box is degenerate (ViewContext drops it)
                 member = Member(obj, False, None, "degenerate_box")
             elif refusal.reason in IN_VIEW_REFUSALS:
                 if not obj.box.is_well_formed:
                     member = Member(obj, False, None, "degenerate_box")
                 else:
-                    if judge_from_cam is None:
-                        judge_from_cam = judge_from_cam_rotation(ctx)
-                    centre = judge_from_cam @ cam_from_world.apply(obj.box.center)  # (3,) m, judge
+                    centre = ctx.judge_from_cam @ cam_from_world.apply(obj.box.center)  # (3,) m, judge
                     xyz = (float(centre[0]), float(centre[1]), float(centre[2]))
                     member = Member(obj, False, xyz, refusal.reason)
             else:

@@ -54,7 +54,6 @@ import numpy as np
 from spatialforge.geometry.relations import POSITION_MARGIN_M
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
-from spatialforge.tasks.counting import judge_from_cam_rotation
 from spatialforge.tasks.registry import register
 from spatialforge.tasks.sampling import below, combos
 from spatialforge.tasks.spec import (
@@ -150,7 +149,7 @@ class FloorBox(NamedTuple):
 def floor_boxes(ctx: ViewContext) -> dict[str, FloorBox]:
     """object_id -> FloorBox in the judging frame, for every object of the scene with a well-formed box
     (hidden ones too: they still stand in a gap)."""
-    judge_from_cam = judge_from_cam_rotation(ctx)
+    judge_from_cam = ctx.judge_from_cam
     cam_from_world = ctx.view.cam_from_world()
     judge_from_world = judge_from_cam @ cam_from_world.rotation  # (3, 3)
     out = {}
