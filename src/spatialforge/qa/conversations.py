@@ -25,17 +25,16 @@ scene is an error, not a silent split.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spatialforge.engine.seeds import rng_for
 from spatialforge.errors import RecordError
-from spatialforge.jsonl import JsonlWriter, decode_line, encode_line
+from spatialforge.jsonl import JsonlWriter, encode_line, iter_jsonl
 
 CONVERSATION_SCHEMA_VERSION = 1
 CONVERSATION_SEED_KEY = "__conversations__"
@@ -189,22 +188,22 @@ def _one_per_tf_pair(
     return [r for i, r in enumerate(group) if i not in dropped]
 
 
-def _scenes(lines: Iterable[str], path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(scene_id, its records) for each run of consecutive records of one scene."""
+def _located_record(data: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """(where, record) of one decoded line; a line that is not a QA record raises RecordError."""
+    if not isinstance(data, dict) or not isinstance(data.get("scene_id"), str):
+        raise RecordError("invalid_value", "not a QA record", record=where, field="scene_id")
+    return where, data
+
+
+def _scenes(path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(scene_id, its records) for each run of consecutive records of one scene; a bad line raises."""
     seen: set[str] = set()
     current: str | None = None
     batch: list[dict[str, Any]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = decode_line(line)
-        except json.JSONDecodeError as e:
-            raise RecordError("bad_json", str(e), file=str(path), record=f"line {n}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("scene_id"), str):
-            raise RecordError(
-                "invalid_value", "not a QA record", file=str(path), record=f"line {n}", field="scene_id"
-            )
+    for item in iter_jsonl(path, _located_record):
+        if isinstance(item, RecordError):
+            raise item
+        where, record = item
         scene_id = record["scene_id"]
         if scene_id != current:
             if current is not None:
@@ -214,7 +213,7 @@ def _scenes(lines: Iterable[str], path: Path) -> Iterator[tuple[str, list[dict[s
                     "invalid_value",
                     f"records of scene {scene_id!r} are not contiguous (generate keeps a scene together)",
                     file=str(path),
-                    record=f"line {n}",
+                    record=where,
                     field="scene_id",
                 )
             seen.add(scene_id)
@@ -236,8 +235,8 @@ def write_conversations(
     (<output stem>.report.json). The output appears only when complete (JsonlWriter renames on success)."""
     qa_path, output_path = Path(qa_path), Path(output_path)
     report = ConversationReport()
-    with qa_path.open(encoding="utf-8") as lines, JsonlWriter(output_path, dict) as writer:
-        for scene_id, records in _scenes(lines, qa_path):
+    with JsonlWriter(output_path, dict) as writer:
+        for scene_id, records in _scenes(qa_path):
             report.records_read += len(records)
             rng = rng_for(seed, scene_id, CONVERSATION_SEED_KEY)
             writer.write_all(

@@ -188,23 +188,16 @@ def open_depth(scene: Scene, view: View) -> DepthSampler:
     kind ready to cast. RecordError when the view has no depth (missing_field), only a point map
     (point_map_unsupported) or a depth asset that cannot be read (load_depth's reasons)."""
     asset = view.depth
-    if asset is None:
-        if view.point_map is not None:
-            raise RecordError(
-                POINT_MAP_UNSUPPORTED,
-                f"point map of kind {view.point_map.kind!r}: no point-map reader is defined",
-                record=scene.scene_id,
-                field=f"views[{view.view_id}].point_map",
-            )
+    if asset is None and view.point_map is not None:
         raise RecordError(
-            "missing_field",
-            "view has no depth asset",
+            POINT_MAP_UNSUPPORTED,
+            f"point map of kind {view.point_map.kind!r}: no point-map reader is defined",
             record=scene.scene_id,
-            field=f"views[{view.view_id}].depth",
+            field=f"views[{view.view_id}].point_map",
         )
-    if asset.kind == RAYCAST_DEPTH_KIND:
+    if asset is not None and asset.kind == RAYCAST_DEPTH_KIND:
         return RaycastDepth(scene, view)
-    return RasterDepth(load_depth(scene, view))
+    return RasterDepth(load_depth(scene, view))  # load_depth names a missing depth asset
 
 
 def rasterize_points(points_cam: np.ndarray, camera: PinholeCamera) -> np.ndarray:
