@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import shutil
@@ -29,7 +30,7 @@ from spatialforge.qa.records import qa_from_dict, qa_to_dict
 from spatialforge.scene.io import read_scenes, write_scenes
 from spatialforge.scene.records import Scene
 from spatialforge.sources.ingest import ingest
-from spatialforge.tasks.banks import load_bank
+from spatialforge.tasks.banks import DERIVED_FORMATS, load_bank
 from spatialforge.tasks.registry import TASKS
 
 N_SCENES = 40
@@ -83,9 +84,13 @@ def test_registry_sweep_every_task_every_format(
 ) -> None:
     spec = TASKS[name]
     bank = load_bank(spec.name, spec.formats, spec.variants)
-    config = GenerateConfig(tasks=(name,), max_qa_per_scene=40)
+    # The default mix (free, mcq, tf), then SPAR's fill and sentence alike (the default mix has neither).
+    configs = [
+        GenerateConfig(tasks=(name,), max_qa_per_scene=40),
+        GenerateConfig(tasks=(name,), max_qa_per_scene=40, format_weights=(("fill", 1.0), ("sentence", 1.0))),
+    ]
     questions: dict[str, set[str]] = defaultdict(set)
-    for scene in fixture_scenes + box_scenes[:10]:
+    for config, scene in itertools.product(configs, fixture_scenes + box_scenes[:10]):
         result = generate_scene(scene, config)
         assert len(result.records) <= 40
         for record in result.records:
@@ -93,7 +98,8 @@ def test_registry_sweep_every_task_every_format(
             assert record["task"] == name and record["level"] == spec.level
             assert record["format"] in spec.formats
             qid = _question_id(record["template_id"])
-            assert qid in {t.id for t in bank.questions[record["format"]]}
+            own_format = DERIVED_FORMATS.get(record["format"], record["format"])
+            assert qid in {t.id for t in bank.questions[own_format]}
             questions[record["format"]].add(qid)
         for key in result.rejected:
             task, _, reason = key.partition("/")

@@ -12,10 +12,14 @@ import pytest
 from spatialforge.demo.box_scenes import random_box_scenes
 from spatialforge.tasks import banks
 from spatialforge.tasks.banks import (
+    DERIVED_FORMATS,
+    FILL_INSTRUCTION_SLOTS,
     MIN_TEMPLATES,
     MIN_TF_PER_STYLE,
     TF_STYLES,
     BankError,
+    Template,
+    is_sentence_answer,
     load_bank,
     load_common,
     parse_bank,
@@ -319,27 +323,107 @@ def test_load_common() -> None:
     assert load_common() is common  # cached
 
 
+def _valid_common() -> dict[str, Any]:
+    five = [f"Line {i}." for i in range(5)]
+    return {
+        "version": 1,
+        "mcq_instructions": ["", "Pick one."],
+        "inline_mcq_instructions": [f"Answer {{letters}} ({i})." for i in range(5)],
+        "tf_statement_frames": [f"True or false ({i}): {{statement}}" for i in range(5)],
+        "fill_instructions": {
+            kind: [t[:-1] + "".join(f" {{{s}}}" for s in sorted(slots)) + "." for t in five]
+            for kind, slots in FILL_INSTRUCTION_SLOTS.items()
+        },
+    }
+
+
+def test_valid_common_bank_parses() -> None:
+    common = banks.parse_common("x.json", _valid_common())
+    assert common.fill_instructions["number"][0] == "Line 0 {unit}."
+    assert common.inline_mcq_instructions[4] == "Answer {letters} (4)."
+
+
+def _broken(path: tuple, value: Any) -> dict[str, Any]:
+    data = _valid_common()
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+_DELETE = object()
+
+
 @pytest.mark.parametrize(
-    "data,fragment",
+    "path,value,fragment",
     [
-        ({"version": 1, "mcq_instructions": []}, "needs version, mcq_instructions and tf_statement_frames"),
-        ({"version": "x", "mcq_instructions": [], "tf_statement_frames": []}, "needs version"),
-        (
-            {"version": 1, "mcq_instructions": [""], "tf_statement_frames": ["True or false: {s}"]},
-            "must use exactly {statement}",
-        ),
-        (
-            {"version": 1, "mcq_instructions": ["Pick {a}."], "tf_statement_frames": ["{statement}?"]},
-            "must not use slots",
-        ),
+        (("version",), "x", "'version' must be a positive integer"),
+        (("fill_instructions",), _DELETE, "fill_instructions must have exactly the keys"),
+        (("fill_instructions", "extra"), ["a"] * 5, "fill_instructions must have exactly the keys"),
+        (("tf_statement_frames", 0), "True or false: {s}", "must use exactly {statement}"),
+        (("tf_statement_frames",), ["{statement}?"], "at least 5 strings"),
+        (("mcq_instructions", 0), "Pick {a}.", "must not use slots"),
+        (("inline_mcq_instructions", 0), "Pick one.", "must use exactly {letters}"),
+        (("fill_instructions", "number", 0), "A number.", "must use exactly {unit}"),
+        (("fill_instructions", "choice", 0), "One of {options} in {unit}.", "must use exactly {options}"),
+        (("fill_instructions", "count", 0), "A count in {unit}.", "must use exactly no slots"),
     ],
 )
-def test_load_common_rules(monkeypatch: pytest.MonkeyPatch, data: dict, fragment: str) -> None:
+def test_load_common_rules(monkeypatch: pytest.MonkeyPatch, path: tuple, value: Any, fragment: str) -> None:
+    data = _broken(path, value)
     monkeypatch.setattr(banks, "_read", lambda name: (f"spatialforge/tasks/banks/{name}.json", data))
     with pytest.raises(BankError) as err:
         banks.load_common.__wrapped__()
     assert str(err.value).startswith("spatialforge/tasks/banks/_common.json: ")
     assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text,short,sentence",
+    [
+        ("{a} is {value}.", False, True),
+        ("{value} is closer to the camera.", False, True),
+        ("{value}", False, False),
+        ("{value}.", False, False),
+        ("About {value}.", True, False),
+    ],
+)
+def test_sentence_answers(text: str, short: bool, sentence: bool) -> None:
+    assert is_sentence_answer(Template("a1", text, short=short)) is sentence
+
+
+def test_sentence_answers_come_from_the_free_answers() -> None:
+    data = _valid()
+    data["answers"]["free"] = [
+        {"id": "a1", "text": "{value}"},
+        {"id": "a2", "text": "About {value}.", "short": True},
+        {"id": "a3", "text": "{a} is {value}."},
+    ]
+    bank = _parse(data)
+    assert [t.id for t in bank.answers_for("free", "near")] == ["a1", "a2", "a3"]
+    assert [t.id for t in bank.answers_for("sentence", "near")] == ["a3"]
+    assert bank.answers_for("mcq", "near") == ()
+    assert bank.questions_for("fill", "far") == bank.questions_for("free", "far")
+    assert bank.questions_for("sentence", "far") == bank.questions_for("free", "far")
+
+
+def test_a_variant_without_a_sentence_answer_is_refused() -> None:
+    data = _valid()
+    data["answers"]["free"] = [
+        {"id": "a1", "text": "{value}"},
+        {"id": "a2", "text": "About {value}.", "short": True},
+    ]
+    _fails(data, "answers.free has no full-sentence template", "variant 'near'")
+
+
+def test_short_only_on_answers() -> None:
+    data = _valid()
+    data["questions"]["free"][0]["short"] = True
+    _fails(data, "questions.free[0].short must be true or false, and only on answers")
 
 
 # ---------------------------------------------------------------- the shipped banks
@@ -357,7 +441,8 @@ def test_registered_bank_loads(name: str) -> None:
     spec = TASKS[name]
     bank = load_bank(spec.name, spec.formats, spec.variants)
     assert bank.task == name and bank.version >= 1
-    assert set(bank.questions) == set(spec.formats)
+    assert set(bank.questions) == {f for f in spec.formats if f not in DERIVED_FORMATS}
+    assert {"fill", "sentence"} <= set(spec.formats) if "free" in spec.formats else True
     for fmt in spec.formats:
         for variant in spec.variants:
             assert len(bank.questions_for(fmt, variant)) >= MIN_TEMPLATES
@@ -366,6 +451,7 @@ def test_registered_bank_loads(name: str) -> None:
                     assert len(bank.questions_for(fmt, variant, style)) >= MIN_TF_PER_STYLE
         if fmt == "free":
             assert all(bank.answers_for("free", v) for v in spec.variants)
+            assert all(bank.answers_for("sentence", v) for v in spec.variants)
 
 
 @pytest.mark.parametrize("name", list(TASKS))

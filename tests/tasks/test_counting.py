@@ -337,7 +337,7 @@ def _render_all(scene, limit: int = 24):
     for i, fact in enumerate(f for f in spec.candidates(ctx, random.Random(5)) if isinstance(f, Fact)):
         if i == limit:
             break
-        for fmt in spec.formats:
+        for fmt in spec.own_formats:
             records = renderer.render(spec, bank, fact, fmt, random.Random(f"{i}:{fmt}"), 11)
             assert not isinstance(records, str), records
             out.append((fact, fmt, records))

@@ -39,7 +39,7 @@ from spatialforge.scene.records import (
     Scene,
     View,
 )
-from spatialforge.tasks.banks import load_bank, load_common
+from spatialforge.tasks.banks import is_sentence_answer, load_bank, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.level0 import (
     BOXES_OVERLAP,
@@ -550,7 +550,9 @@ def test_boxes_overlap_agrees_with_the_exact_intersection_volume():
 COMMON = load_common()
 
 
-def _rendered(name: str, scenes: list[Scene], limit: int = 10) -> list[tuple[ViewContext, Fact, str, list]]:
+def _rendered(
+    name: str, scenes: list[Scene], limit: int = 10, formats: tuple[str, ...] | None = None
+) -> list[tuple[ViewContext, Fact, str, list]]:
     spec = TASKS[name]
     bank = load_bank(spec.name, spec.formats, spec.variants)
     out = []
@@ -559,7 +561,7 @@ def _rendered(name: str, scenes: list[Scene], limit: int = 10) -> list[tuple[Vie
         renderer = Renderer(ctx, COMMON)
         facts = [f for f in spec.candidates(ctx, random.Random(name)) if isinstance(f, Fact)][:limit]
         for i, fact in enumerate(facts):
-            for fmt in spec.formats:
+            for fmt in formats or spec.own_formats:
                 records = renderer.render(spec, bank, fact, fmt, random.Random(f"{i}:{fmt}"), 5)
                 if isinstance(records, str):
                     assert records == "no_distinct_distractors", records
@@ -654,3 +656,35 @@ def test_depth_oo_renders_the_given_depth():
             value = parse_number(true["question"], to_unit="m").value
             assert value == pytest.approx(fact.answer.si_value, abs=0.016), true["question"]
     assert set(formats) == {"free", "mcq", "tf"} and min(formats.values()) >= 5, formats
+
+
+@pytest.mark.parametrize("name", ["point_xyz", "point_depth_order", "depth_oo"])
+def test_point_tasks_render_spar_fill_and_sentence(name: str) -> None:
+    bank = load_bank(name, TASKS[name].formats, ("",))
+    rendered = _rendered(name, list(random_box_scenes(3, seed=5)), formats=("fill", "sentence"))
+    formats = Counter()
+    for _, fact, fmt, records in rendered:
+        (r,) = records
+        formats[fmt] += 1
+        _check_record(r, fact, fmt, name)
+        answer = fact.answer
+        if fmt == "sentence":
+            answer_id = r["template_id"].split("+")[1].split("@")[0]
+            assert is_sentence_answer(next(t for t in bank.answers["free"] if t.id == answer_id))
+            continue
+        # fill: the bare value after an answer-only line.
+        assert r["question"].count("\n") >= 1 and r["choices"] == []
+        if name == "point_xyz":
+            assert not r["answer"].startswith("(") and "meters" in r["question"].split("\n")[-1]
+            parsed = parse_vector(r["answer"])
+            assert parsed.ok and np.allclose(parsed.value, answer.components, atol=0.005 + 1e-9)
+        elif name == "point_depth_order":
+            texts = {m.slot: _pixel_text(r, m.obj) for m in fact.mentions}
+            assert r["answer"].lower() == texts[answer.value].lower()
+            last = r["question"].split("\n")[-1]
+            assert all(t in last for t in texts.values()), last  # the two points are listed
+        else:
+            unit = r["tolerance"]["params"]["default_unit"]
+            read = parse_number(r["answer"], to_unit="m", default_unit=unit)
+            assert read.ok and read.value == pytest.approx(answer.si_value, abs=0.016), (r["answer"], unit)
+    assert formats == {"fill": len(rendered) // 2, "sentence": len(rendered) // 2} and len(rendered) >= 10

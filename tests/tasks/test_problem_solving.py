@@ -386,7 +386,7 @@ def _render(scene, name: str, seed: int = 3, limit: int = 40):
     renderer = Renderer(ctx, load_common())
     found = [f for f in spec.candidates(ctx, random.Random(seed)) if isinstance(f, Fact)][:limit]
     for i, fact in enumerate(found):
-        for fmt in spec.formats:
+        for fmt in spec.own_formats:
             out = renderer.render(spec, bank, fact, fmt, random.Random(f"{i}:{fmt}"), 5)
             if out == "no_distinct_distractors":
                 continue

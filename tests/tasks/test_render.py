@@ -37,7 +37,7 @@ from spatialforge.qa.references import MARKER_COLOURS, reference_options
 from spatialforge.qa.units import VOLUME_TO_M3
 from spatialforge.scene.records import Gravity, Object3D, ObjectObservation, Scene, View
 from spatialforge.sources.fronts import has_semantic_front
-from spatialforge.tasks.banks import load_bank, load_common
+from spatialforge.tasks.banks import is_sentence_answer, load_bank, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
@@ -251,9 +251,9 @@ def _check_common(ctx: ViewContext, name: str, fact: Fact, fmt: str, records: li
         match = re.fullmatch(rf"{name}/{fmt}/([^/@+]+)(?:\+([^/@+]+))?@{bank.version}", r["template_id"])
         assert match, r["template_id"]
         assert match[1] in {t.id for t in bank.questions_for(fmt, fact.variant)}
-        assert (match[2] is not None) == (fmt == "free")
-        if fmt == "free":
-            assert match[2] in {t.id for t in bank.answers_for("free", fact.variant)}
+        assert (match[2] is not None) == (fmt in ("free", "sentence"))
+        if fmt in ("free", "sentence"):  # sentence: only the full-sentence answers (tasks/banks.py)
+            assert match[2] in {t.id for t in bank.answers_for(fmt, fact.variant)}
         assert not r["question"][:1].islower() and not r["answer"][:1].islower(), (r["question"], r["answer"])
         assert "{" not in r["question"] and "}" not in r["question"] and "{" not in r["answer"]
         assert list(fact.reasoning) == (r["reasoning"] or [])
@@ -316,6 +316,86 @@ def _check_free(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> 
         assert r["answer_value"] == truth and r["unit"] is None
         assert truth.lower() in r["answer"].lower()
         assert r["tolerance"] == {"metric": "accuracy", "params": {"answer_type": "category"}}
+
+
+def _fill_instruction(question: str, kind: str) -> dict[str, str]:
+    """The slots of the fill instruction of `kind` that ends the question (one of the common bank's lines)."""
+    last = question.split("\n")[-1]
+    for line in COMMON.fill_instructions[kind]:
+        pattern = (
+            re.escape(line).replace(r"\{unit\}", "(?P<unit>.+)").replace(r"\{options\}", "(?P<options>.+)")
+        )
+        found = re.fullmatch(pattern, last)
+        if found:
+            return found.groupdict()
+    raise AssertionError(f"no {kind} fill instruction ends {question!r}")
+
+
+def _check_fill(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> None:
+    """SPAR fill: the free question plus an answer-only line; the answer is the bare value, read back in the
+    unit the line names, within the shown rounding."""
+    (r,) = records
+    answer, text = fact.answer, r["answer"]
+    assert r["choices"] == [] and "\n" in r["question"]
+    if isinstance(answer, Quantity):
+        unit_word = _fill_instruction(r["question"], "number")["unit"]
+        assert re.fullmatch(r"\d+(\.\d+)?", text), text
+        shown, half = _quantity(f"{text} {unit_word}", answer.kind)
+        assert abs(shown - answer.si_value) <= half + 1e-6, (text, unit_word, answer.si_value)
+        digits = 4 if answer.kind == "length" else 6
+        assert r["unit"] == answer.si_unit and r["answer_value"] == round(answer.si_value, digits)
+        params = r["tolerance"]["params"]
+        assert params["answer_type"] == "number" and params["to_unit"] == answer.si_unit
+        # The reply's bare number is read in the unit asked for, and gives back the truth.
+        read = parse_number(text, to_unit=answer.si_unit, default_unit=params["default_unit"])
+        assert read.ok and abs(read.value - answer.si_value) <= half + 1e-6
+    elif isinstance(answer, Count):
+        _fill_instruction(r["question"], "count")
+        assert text == str(answer.value) and r["answer_value"] == answer.value
+        assert r["tolerance"] == {"metric": "accuracy", "params": {"answer_type": "number"}}
+    elif isinstance(answer, Angle):
+        assert _fill_instruction(r["question"], "number") == {"unit": "degrees"}
+        assert re.fullmatch(r"-?\d+", text), text
+        assert _angle_off(f"{text} degrees", answer) <= HALF_DEGREE_RAD + 1e-12
+        assert r["unit"] == "rad" and r["tolerance"]["params"]["answer_type"] == "angle"
+    elif isinstance(answer, Vector):
+        kind = "position" if answer.kind == "position_m" else "direction"
+        _fill_instruction(r["question"], kind)
+        assert not text.startswith("(")
+        parsed = parse_vector(text)
+        assert parsed.ok and np.allclose(parsed.value, answer.components, atol=0.005 + 1e-9), text
+        assert r["answer_value"] == [round(c, 4) for c in answer.components]
+    else:
+        assert isinstance(answer, Category)
+        slots = _mention_texts(ctx, fact, records)
+
+        def listable(texts: dict[str, str]) -> bool:
+            return len(texts) <= 8 and not any("," in re.sub(r"\([^)]*\)", "", t) for t in texts.values())
+
+        options, phrases = (
+            _phrase_texts(answer, slots, options=True),
+            _phrase_texts(answer, slots, options=False),
+        )
+        texts = next((t for t in (options, phrases) if listable(t)), None)
+        if texts is None:
+            _fill_instruction(r["question"], "phrase")
+            texts = phrases
+        else:
+            listed = _fill_instruction(r["question"], "choice")["options"]
+            assert sorted(re.split(r", | or ", listed)) == sorted(texts.values()), (listed, texts)
+        assert r["answer_value"] == texts[answer.value]
+        assert text == r["answer_value"][:1].upper() + r["answer_value"][1:]
+        assert r["tolerance"] == {"metric": "accuracy", "params": {"answer_type": "category"}}
+
+
+def _check_sentence(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> None:
+    """SPAR sentence: a free question and a full-sentence free answer (the same value checks as free)."""
+    _check_free(ctx, fact, records)
+    (r,) = records
+    answer_id = r["template_id"].split("+")[1].split("@")[0]
+    template = next(t for t in _bank(r["task"]).answers["free"] if t.id == answer_id)
+    assert is_sentence_answer(template), template
+    assert r["answer"].endswith((".", "?", ")")) or r["answer"][-1].isalnum(), r["answer"]
 
 
 def _check_mcq(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> None:
@@ -408,7 +488,13 @@ def _check_tf(ctx: ViewContext, fact: Fact, records: list[dict[str, Any]]) -> No
             assert any(v.lower() in false["question"].lower() for k, v in values.items() if k != answer.value)
 
 
-CHECKS = {"free": _check_free, "mcq": _check_mcq, "tf": _check_tf}
+CHECKS = {
+    "free": _check_free,
+    "mcq": _check_mcq,
+    "tf": _check_tf,
+    "fill": _check_fill,
+    "sentence": _check_sentence,
+}
 ALLOWED_REFUSALS = {"no_distinct_distractors", "too_few_values"}
 
 

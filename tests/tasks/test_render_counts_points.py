@@ -179,7 +179,7 @@ def test_point_markers_run_out_of_colours_with_a_named_reason() -> None:
             "questions": {
                 "free": _templates("f", [f"Q{i} " + " ".join(f"{{{s}}}" for s in slots) for i in range(5)])
             },
-            "answers": {"free": _templates("a", ["{value}"])},
+            "answers": {"free": _templates("a", ["There are {value}."])},
         },
         SPEC.name,
         ("free",),

@@ -30,26 +30,40 @@ HEADER = (
     f"# Regenerate: {UPDATE_ENV}=1 python -m pytest -q tests/tasks/test_snapshots.py\n"
 )
 BLOCK_RE = re.compile(r"^=== (\w+) / (\w+) ===$", re.MULTILINE)
+# SPAR's select layout (format profile "spar": options on one line, a bare-letter answer) for a few tasks.
+SPAR_SELECT_TASKS = ("relative_direction", "relative_distance", "spatial_counting")
+SPAR_BLOCK_RE = re.compile(r"^=== (\w+) / mcq, spar profile ===$", re.MULTILINE)
 
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.split("\n"))
 
 
+def _block(title: str, config: GenerateConfig) -> str:
+    records = generate_scene(SCENE, config).records
+    assert records, f"{title}: nothing rendered on {SCENE.scene_id}"
+    r = records[0]
+    return (
+        f"=== {title} ===\n"
+        f"template: {r['template_id']}\n"
+        f"question:\n{_indent(r['question'])}\n"
+        f"answer:\n{_indent(r['answer'])}\n"
+    )
+
+
 def render_snapshot() -> str:
     blocks = [HEADER]
     for name, spec in TASKS.items():
         for fmt in spec.formats:
-            config = GenerateConfig(seed=SEED, tasks=(name,), formats=(fmt,), max_qa_per_scene=2)
-            records = generate_scene(SCENE, config).records
-            assert records, f"{name}/{fmt}: nothing rendered on {SCENE.scene_id}"
-            r = records[0]
-            blocks.append(
-                f"=== {name} / {fmt} ===\n"
-                f"template: {r['template_id']}\n"
-                f"question:\n{_indent(r['question'])}\n"
-                f"answer:\n{_indent(r['answer'])}\n"
+            config = GenerateConfig(
+                seed=SEED, tasks=(name,), formats=(fmt,), format_weights=((fmt, 1.0),), max_qa_per_scene=2
             )
+            blocks.append(_block(f"{name} / {fmt}", config))
+    for name in SPAR_SELECT_TASKS:
+        config = GenerateConfig(
+            seed=SEED, tasks=(name,), formats=("mcq",), format_profile="spar", max_qa_per_scene=2
+        )
+        blocks.append(_block(f"{name} / mcq, spar profile", config))
     return "\n".join(blocks)
 
 
@@ -73,5 +87,6 @@ def test_snapshot_matches() -> None:
 
 
 def test_snapshot_covers_every_task_and_format() -> None:
-    saved = BLOCK_RE.findall(SNAPSHOT.read_text(encoding="utf-8"))
-    assert saved == [(name, fmt) for name, spec in TASKS.items() for fmt in spec.formats]
+    text = SNAPSHOT.read_text(encoding="utf-8")
+    assert BLOCK_RE.findall(text) == [(name, fmt) for name, spec in TASKS.items() for fmt in spec.formats]
+    assert tuple(SPAR_BLOCK_RE.findall(text)) == SPAR_SELECT_TASKS

@@ -302,7 +302,17 @@ def generate(
     tasks: list[str] = typer.Option(
         None, "--tasks", "-t", help="Only these tasks (repeatable or comma list)."
     ),
-    formats: list[str] = typer.Option(None, "--formats", help="Only these formats: free, mcq, tf."),
+    formats: list[str] = typer.Option(
+        None,
+        "--formats",
+        help="Only these formats: free, mcq, tf, fill, sentence (weighted by the profile).",
+    ),
+    format_profile: str = typer.Option(
+        "hispatial",
+        "--format-profile",
+        help="Format mix and layout: hispatial (free 0.3, mcq 0.4, tf 0.3) or spar (sentence 1.0, fill, "
+        "select and judge 0.1 each; options on one line; judge for object relations only).",
+    ),
     seed: int = typer.Option(
         0, "--seed", help="Global seed; with the scene id and task it keys all randomness."
     ),
@@ -337,6 +347,7 @@ def generate(
             seed=seed,
             tasks=_split(tasks),
             formats=_split(formats) or GENERATE_FORMATS,
+            format_profile=format_profile,
             max_qa_per_scene=max_qa_per_scene or DEFAULT_MAX_QA_PER_SCENE,
             task_weights=_parse_weights(_split(weights)),
         )
@@ -436,14 +447,15 @@ def _parse_weights(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 
 
 def _print_generate_report(report) -> None:  # noqa: ANN001 - RunReport
+    from spatialforge.qa.records import FORMATS
+
     per_task = report.counts.get("task", {})
     formats = report.tallies.get("task_format", {})
-    table = Table("task", "QA", "free", "mcq", "tf", "rejected", title="generated QA")
+    shown = [f for f in FORMATS if any(key.endswith(f"/{f}") for key in formats)]
+    table = Table("task", "QA", *shown, "rejected", title="generated QA")
     for task, n in per_task.items():
         rejected = sum(v for k, v in report.rejected.items() if k.startswith(f"{task}/"))
-        table.add_row(
-            task, str(n), *(str(formats.get(f"{task}/{f}", 0)) for f in ("free", "mcq", "tf")), str(rejected)
-        )
+        table.add_row(task, str(n), *(str(formats.get(f"{task}/{f}", 0)) for f in shown), str(rejected))
     Console().print(table)
 
 

@@ -7,9 +7,10 @@ Per scene (generate_scene):
    shortfall per task, so the realised mix is never a surprise.
 2. Each task runs with its own rng, rng_for(seed, scene_id, task): it enumerates candidate facts over the
    scene's views (round robin), rejected candidates are counted by "<task>/<reason>", and each fact is
-   rendered in a format drawn from the format weights (default HiSpatial's released loader mix: free 0.3,
-   mcq 0.4, tf 0.3) restricted to the formats the task declares and the run allows. A tf fact gives its
-   two polarities (2 records); when only one slot of the quota is left, tf is not drawn.
+   rendered in a format drawn from the format weights (the format profile's: HiSpatial's released loader mix
+   free 0.3, mcq 0.4, tf 0.3 by default; SPAR's released index with --format-profile spar) restricted to the
+   formats the task declares and the run allows. A tf fact gives its two polarities (2 records); when only
+   one slot of the quota is left, tf is not drawn.
 3. At most `max_attempts_per_qa` x quota candidates are looked at per task, bounding work on scenes where
    almost everything is ambiguous.
 
@@ -32,6 +33,7 @@ from typing import Any
 
 from spatialforge.engine.runner import RunReport, SceneResult, run_sharded
 from spatialforge.engine.seeds import scene_seeds
+from spatialforge.qa.records import FORMATS
 from spatialforge.scene.records import Scene
 from spatialforge.tasks.banks import TemplateBank, load_bank, load_common
 from spatialforge.tasks.context import VIEW_REQUIREMENTS, ViewContext
@@ -41,10 +43,35 @@ from spatialforge.tasks.spec import Category, Fact, TaskSpec
 
 # HiSpatial's released data loader mixes formats text 0.3 / mcq 0.4 / tf 0.3 (SPEC section 3).
 HISPATIAL_FORMAT_WEIGHTS = (("free", 0.3), ("mcq", 0.4), ("tf", 0.3))
+# SPAR's released data index: sentence 1.0, select / fill / judge 0.1 each (SPEC section 3); select is our
+# mcq and judge our tf.
+SPAR_FORMAT_WEIGHTS = (("sentence", 1.0), ("fill", 0.1), ("mcq", 0.1), ("tf", 0.1))
 DEFAULT_MAX_QA_PER_SCENE = 48
 DEFAULT_MAX_ATTEMPTS_PER_QA = 8
-GENERATE_FORMATS = ("free", "mcq", "tf")
+GENERATE_FORMATS = FORMATS
 MIX_KEY = "__mix__"
+
+
+@dataclass(frozen=True)
+class FormatProfile:
+    """How a family of datasets mixes and lays out formats.
+
+    weights: the format mix; mcq_layout: tasks.render.MCQ_LAYOUTS ("lines": one option per line with drawn
+    label styles; "inline": SPAR's one-line "A. x; B. y" with a bare-letter answer); tf_families: the task
+    families that may be asked true/false (None: every task that declares tf).
+    """
+
+    weights: tuple[tuple[str, float], ...]
+    mcq_layout: str
+    tf_families: tuple[str, ...] | None = None
+
+
+FORMAT_PROFILES: dict[str, FormatProfile] = {
+    "hispatial": FormatProfile(HISPATIAL_FORMAT_WEIGHTS, "lines"),
+    # SPAR's released judge items are object relations only (SPEC section 3).
+    "spar": FormatProfile(SPAR_FORMAT_WEIGHTS, "inline", ("relative_direction",)),
+}
+DEFAULT_FORMAT_PROFILE = "hispatial"
 
 # Report counts per record field (runner count_keys).
 COUNT_KEYS = ("task", "level", "format")
@@ -54,15 +81,18 @@ COUNT_KEYS = ("task", "level", "format")
 class GenerateConfig:
     """Everything that decides the generated data (saved as config.json beside it).
 
-    tasks: registered task names, () for all; formats: allowed formats. family_weights: HiSpatial Table 7
-    by default; task_weights: per-task raw weights overriding the family split. max_qa_per_scene: the
-    per-scene cap (tf pairs count as two).
+    tasks: registered task names, () for all; formats: allowed formats. format_profile: a FORMAT_PROFILES
+    name (mix, mcq layout, which tasks may be asked true/false); format_weights: None for the profile's
+    mix, else the weights to use (resolved into the config, so config.json states the mix in effect).
+    family_weights: HiSpatial Table 7 by default; task_weights: per-task raw weights overriding the family
+    split. max_qa_per_scene: the per-scene cap (tf pairs count as two).
     """
 
     seed: int = 0
     tasks: tuple[str, ...] = ()
     formats: tuple[str, ...] = GENERATE_FORMATS
-    format_weights: tuple[tuple[str, float], ...] = HISPATIAL_FORMAT_WEIGHTS
+    format_profile: str = DEFAULT_FORMAT_PROFILE
+    format_weights: tuple[tuple[str, float], ...] | None = None
     family_weights: tuple[tuple[str, float], ...] = tuple(HISPATIAL_FAMILY_WEIGHTS.items())
     task_weights: tuple[tuple[str, float], ...] = ()
     max_qa_per_scene: int = DEFAULT_MAX_QA_PER_SCENE
@@ -71,6 +101,17 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         for name in self.tasks:
             get_task(name)
+        if self.format_profile not in FORMAT_PROFILES:
+            raise ValueError(
+                f"format_profile must be one of {sorted(FORMAT_PROFILES)}, got {self.format_profile!r}"
+            )
+        if self.format_weights is None:  # frozen: resolve the profile's mix into the saved config
+            object.__setattr__(self, "format_weights", FORMAT_PROFILES[self.format_profile].weights)
+        else:
+            object.__setattr__(self, "format_weights", tuple((f, float(w)) for f, w in self.format_weights))
+        unknown = [f for f, _ in self.format_weights if f not in GENERATE_FORMATS]
+        if unknown:
+            raise ValueError(f"format_weights name unknown formats {unknown}; known: {GENERATE_FORMATS}")
         bad = [f for f in self.formats if f not in GENERATE_FORMATS]
         if bad or not self.formats:
             raise ValueError(f"formats must be a non-empty subset of {GENERATE_FORMATS}, got {self.formats}")
@@ -115,6 +156,7 @@ class TaskPlan:
 @dataclass(frozen=True)
 class Plan:
     tasks: tuple[TaskPlan, ...]
+    mcq_layout: str = "lines"
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -130,18 +172,29 @@ def build_plan(config: GenerateConfig) -> Plan:
     """Resolve a config into per-task weights, formats and banks (cached: one per process and config)."""
     names = list(config.tasks) or list(TASKS)
     weights = task_weights(names, dict(config.family_weights), dict(config.task_weights))
-    fmt_weight = dict(config.format_weights)
+    fmt_weight = dict(config.format_weights or ())
+    profile = FORMAT_PROFILES[config.format_profile]
     plans = []
     for name in names:
         spec = get_task(name)
-        formats = tuple(f for f in spec.formats if f in config.formats and fmt_weight.get(f, 0.0) > 0)
+        formats = tuple(
+            f
+            for f in spec.formats
+            if f in config.formats
+            and fmt_weight.get(f, 0.0) > 0
+            and (f != "tf" or profile.tf_families is None or spec.family in profile.tf_families)
+        )
         if not formats or weights[name] <= 0:
             continue
         bank = load_bank(spec.name, spec.formats, spec.variants)
         plans.append(TaskPlan(spec, bank, weights[name], formats, tuple(fmt_weight[f] for f in formats)))
     if not plans:
-        raise ValueError(f"no task can render any of the formats {config.formats}")
-    return Plan(tuple(plans))
+        weighted = [f for f, w in fmt_weight.items() if w > 0]
+        raise ValueError(
+            f"no task can render any of the formats {config.formats} with a weight above 0 in the mix "
+            f"{weighted} (format profile {config.format_profile!r}; set format weights for the others)"
+        )
+    return Plan(tuple(plans), profile.mcq_layout)
 
 
 def _quotas(plan: Plan, config: GenerateConfig, mix_seed: int) -> Counter[str]:
@@ -236,7 +289,7 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     plan = _plan_for(config)
     common = load_common()
     contexts = [ViewContext(scene, view) for view in scene.views]
-    renderers = {id(ctx): Renderer(ctx, common) for ctx in contexts}
+    renderers = {id(ctx): Renderer(ctx, common, plan.mcq_layout) for ctx in contexts}
     mix_seed, *task_seeds = scene_seeds(config.seed, scene.scene_id, (MIX_KEY, *plan.names))
     quotas = _quotas(plan, config, mix_seed)
     records: list[dict[str, Any]] = []

@@ -7,7 +7,8 @@ to its QA record (`turns[].qa_id`) and from there to the raw labels.
 
 Rules (each rejection is counted by name in the report):
 - One conversation = records of one scene and one image list (`images`), never mixed.
-- Turns are free-form and true/false records: a dialogue answers in words, not by option letter. Of a
+- Turns are free-form, SPAR sentence and true/false records: a dialogue answers in words, not by option
+  letter, nor with SPAR fill's bare values after an "answer only" line ("not_a_turn_format"). Of a
   true/false pair (both polarities of one fact) at most one record is used ("tf_pair_partner"): the second
   would repeat the first with the answer flipped.
 - Markers must tell one story: within a conversation a colour names one box or point, and a box or point
@@ -38,7 +39,7 @@ from spatialforge.jsonl import JsonlWriter, encode_line, iter_jsonl
 
 CONVERSATION_SCHEMA_VERSION = 1
 CONVERSATION_SEED_KEY = "__conversations__"
-TURN_FORMATS = ("free", "tf")
+TURN_FORMATS = ("free", "sentence", "tf")
 DEFAULT_MIN_TURNS = 2
 DEFAULT_MAX_TURNS = 6
 # Fields a turn keeps from its QA record: enough to show it and to score it.

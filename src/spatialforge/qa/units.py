@@ -106,6 +106,11 @@ def _check(value: float, what: str) -> None:
         raise ValueError(f"{what} must be finite and >= 0, got {value}")
 
 
+def unit_word(unit: str) -> str:
+    """The plural word of a display unit ("m" -> "meters", "cu ft" -> "cubic feet", "deg" -> "degrees")."""
+    return _WORDS[unit]
+
+
 def _text(shown: float, decimals: int, unit: str) -> str:
     number = f"{shown:.{decimals}f}"
     word = _WORDS[unit]

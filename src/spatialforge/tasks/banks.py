@@ -20,6 +20,12 @@ tf templates carry a style: "yes_no" templates are questions answered Yes/No; "t
 statements, shown inside one of the common bank's frames ("True or false: {statement}") and answered
 True/False. The fair draw between the two styles is SPEC section 3's "Yes/No half the time".
 
+SPAR's fill and sentence formats (SPEC section 3) have no templates of their own: they ask the free
+questions (DERIVED_FORMATS). fill appends an answer-only instruction from the common bank and expects the
+bare value; sentence answers with the free answer templates that are full sentences: all but those marked
+"short": true ("About {value}.") and those with no words besides their slots ("{value}"); every variant of
+a task with free questions needs at least one.
+
 The record's template_id is "<task>/<format>/<question id>[+<answer id>]@<version>": bump a bank's
 version whenever a phrasing changes meaning, so datasets name the exact wording they were made with.
 Rules checked on load (BankError names the file and the field): ids unique, placeholders well formed,
@@ -41,6 +47,17 @@ MIN_TEMPLATES = 5  # SPEC section 3: at least five phrasings per task and format
 MIN_TF_PER_STYLE = 3  # of which both tf styles get a fair share
 TF_STYLES = ("yes_no", "true_false")
 COMMON_BANK = "_common"
+# Formats rendered from another format's templates: SPAR fill and sentence ask the free questions.
+DERIVED_FORMATS = {"fill": "free", "sentence": "free"}
+# The common bank's fill instructions, per kind of bare answer, and the slots each must use.
+FILL_INSTRUCTION_SLOTS = {
+    "number": {"unit"},  # a length, volume or angle in the named unit
+    "count": set(),
+    "position": {"unit"},  # x, y, z of a point
+    "direction": set(),  # x, y, z of a unit vector
+    "choice": {"options"},  # one of a short list of values
+    "phrase": set(),  # a value from a set too long or too wordy to list
+}
 
 
 class BankError(ValueError):
@@ -53,9 +70,16 @@ class Template:
     text: str
     variants: tuple[str, ...] | None = None  # None: every variant
     style: str | None = None  # tf only: "yes_no" | "true_false"
+    short: bool = False  # answers only: not a full sentence ("About {value}."), so not for SPAR's sentence
 
     def applies_to(self, variant: str) -> bool:
         return self.variants is None or variant in self.variants
+
+
+def is_sentence_answer(template: Template) -> bool:
+    """Whether an answer template is a full sentence: not marked short, and words besides its slots."""
+    literal = "".join(text for text, *_ in string.Formatter().parse(template.text))
+    return not template.short and any(c.isalpha() for c in literal)
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,7 @@ class TemplateBank:
     )
 
     def questions_for(self, fmt: str, variant: str, style: str | None = None) -> tuple[Template, ...]:
+        fmt = DERIVED_FORMATS.get(fmt, fmt)
         key = ("q", fmt, variant, style)
         found = self._index.get(key)
         if found is None:
@@ -84,21 +109,31 @@ class TemplateBank:
         return found
 
     def answers_for(self, fmt: str, variant: str) -> tuple[Template, ...]:
+        """Answer templates: free ones, or for "sentence" the free ones that are full sentences."""
         key = ("a", fmt, variant, None)
         found = self._index.get(key)
         if found is None:
-            found = tuple(t for t in self.answers.get(fmt, ()) if t.applies_to(variant))
+            found = tuple(t for t in self.answers.get("free", ()) if t.applies_to(variant))
+            if fmt == "sentence":
+                found = tuple(t for t in found if is_sentence_answer(t))
+            elif fmt != "free":
+                found = ()
             self._index[key] = found
         return found
 
 
 @dataclass(frozen=True)
 class CommonBank:
-    """Phrasings shared by all tasks: lines after an mcq's options, frames around true/false statements."""
+    """Phrasings shared by all tasks: lines after an mcq's options (one list per layout: "lines" puts each
+    option on its own line, "inline" puts them on one line SPAR style and names the letters in {letters}),
+    frames around true/false statements, and fill's answer-only instructions per kind of bare answer
+    (FILL_INSTRUCTION_SLOTS)."""
 
     version: int
     mcq_instructions: tuple[str, ...]
     tf_statement_frames: tuple[str, ...]
+    inline_mcq_instructions: tuple[str, ...]
+    fill_instructions: Mapping[str, tuple[str, ...]]
 
 
 def placeholders(text: str) -> set[str]:
@@ -136,9 +171,12 @@ def _templates(where: str, field: str, items: Any, variants: Sequence[str], fmt:
             or not isinstance(item.get("text"), str)
         ):
             raise BankError(f"{where}: {path} needs string 'id' and 'text'")
-        extra = set(item) - {"id", "text", "variants", "style"}
+        extra = set(item) - {"id", "text", "variants", "style", "short"}
         if extra:
             raise BankError(f"{where}: {path} has unknown keys {sorted(extra)}")
+        short = item.get("short", False)
+        if not isinstance(short, bool) or (short and not field.startswith("answers")):
+            raise BankError(f"{where}: {path}.short must be true or false, and only on answers")
         own = item.get("variants")
         if own is not None and (not isinstance(own, list) or any(v not in variants for v in own)):
             raise BankError(f"{where}: {path}.variants must be a list of {list(variants)}, got {own!r}")
@@ -152,7 +190,7 @@ def _templates(where: str, field: str, items: Any, variants: Sequence[str], fmt:
         needs_value = field.startswith("answers") or fmt == "tf"
         if needs_value != ("value" in names):
             raise BankError(f"{where}: {path}.text must {'' if needs_value else 'not '}use {{value}}")
-        out.append(Template(item["id"], item["text"], None if own is None else tuple(own), style))
+        out.append(Template(item["id"], item["text"], None if own is None else tuple(own), style, short))
     ids = [t.id for t in out]
     if len(set(ids)) != len(ids):
         raise BankError(f"{where}: {field} has duplicate ids")
@@ -177,12 +215,14 @@ def parse_bank(
     questions = {
         fmt: _templates(where, f"questions.{fmt}", questions_raw.get(fmt, []), variants, fmt)
         for fmt in formats
+        if fmt not in DERIVED_FORMATS
     }
     answers = {
         fmt: _templates(where, f"answers.{fmt}", items, variants, fmt) for fmt, items in answers_raw.items()
     }
     bank = TemplateBank(task, version, questions, answers)
-    for fmt in formats:
+    own_formats = [f for f in formats if f not in DERIVED_FORMATS]
+    for fmt in own_formats:
         for variant in variants:
             n = len(bank.questions_for(fmt, variant))
             if n < MIN_TEMPLATES:
@@ -199,6 +239,11 @@ def parse_bank(
                         )
             if fmt == "free" and not bank.answers_for("free", variant):
                 raise BankError(f"{where}: answers.free has no template for variant {variant!r}")
+            if fmt == "free" and not bank.answers_for("sentence", variant):
+                raise BankError(
+                    f"{where}: answers.free has no full-sentence template (for SPAR's sentence format) "
+                    f"for variant {variant!r}"
+                )
     return bank
 
 
@@ -212,16 +257,53 @@ def load_bank(task: str, formats: tuple[str, ...], variants: tuple[str, ...]) ->
 @cache
 def load_common() -> CommonBank:
     where, data = _read(COMMON_BANK)
-    try:
-        bank = CommonBank(
-            int(data["version"]), tuple(data["mcq_instructions"]), tuple(data["tf_statement_frames"])
+    return parse_common(where, data)
+
+
+def _slotted_lines(where: str, field: str, items: Any, slots: set[str]) -> tuple[str, ...]:
+    """A list of at least MIN_TEMPLATES phrasings, each using exactly `slots`."""
+    if (
+        not isinstance(items, list)
+        or len(items) < MIN_TEMPLATES
+        or not all(isinstance(t, str) for t in items)
+    ):
+        raise BankError(f"{where}: {field} must be a list of at least {MIN_TEMPLATES} strings")
+    for text in items:
+        try:
+            used = placeholders(text)
+        except ValueError as e:
+            raise BankError(f"{where}: {field} entry {text!r}: {e}") from None
+        if used != slots:
+            wanted = ", ".join(f"{{{s}}}" for s in sorted(slots)) or "no slots"
+            raise BankError(f"{where}: {field} entry {text!r} must use exactly {wanted}")
+    return tuple(items)
+
+
+def parse_common(where: str, data: Any) -> CommonBank:
+    """Check and build the common bank (the rules of CommonBank's fields)."""
+    if not isinstance(data, dict):
+        raise BankError(f"{where}: must be an object")
+    version = data.get("version")
+    if type(version) is not int or version < 1:
+        raise BankError(f"{where}: 'version' must be a positive integer")
+    fill = data.get("fill_instructions")
+    if not isinstance(fill, dict) or set(fill) != set(FILL_INSTRUCTION_SLOTS):
+        raise BankError(
+            f"{where}: fill_instructions must have exactly the keys {sorted(FILL_INSTRUCTION_SLOTS)}"
         )
-    except (KeyError, TypeError, ValueError) as e:
-        raise BankError(f"{where}: needs version, mcq_instructions and tf_statement_frames ({e})") from None
-    for frame in bank.tf_statement_frames:
-        if placeholders(frame) != {"statement"}:
-            raise BankError(f"{where}: tf_statement_frames entry {frame!r} must use exactly {{statement}}")
-    for line in bank.mcq_instructions:
+    mcq = data.get("mcq_instructions")
+    if not isinstance(mcq, list) or not all(isinstance(t, str) for t in mcq):
+        raise BankError(f"{where}: mcq_instructions must be a list of strings ('' for no line)")
+    for line in mcq:
         if placeholders(line):
             raise BankError(f"{where}: mcq_instructions entry {line!r} must not use slots")
-    return bank
+    return CommonBank(
+        version,
+        tuple(mcq),
+        _slotted_lines(where, "tf_statement_frames", data.get("tf_statement_frames"), {"statement"}),
+        _slotted_lines(where, "inline_mcq_instructions", data.get("inline_mcq_instructions"), {"letters"}),
+        {
+            kind: _slotted_lines(where, f"fill_instructions.{kind}", fill[kind], slots)
+            for kind, slots in FILL_INSTRUCTION_SLOTS.items()
+        },
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from spatialforge.tasks.banks import DERIVED_FORMATS
 from spatialforge.tasks.spec import Candidates, TaskSpec
 
 # HiSpatial Table 7, percent of training samples per task family.
@@ -46,15 +47,26 @@ def register(
     definition: str,
     variants: Sequence[str] = ("",),
 ):
-    """Decorator: register `fn(ctx, rng) -> Iterator[Fact | reason]` as task `name`."""
+    """Decorator: register `fn(ctx, rng) -> Iterator[Fact | reason]` as task `name`. `formats` lists the
+    formats with their own templates (free, mcq, tf); SPAR's fill and sentence, which are rendered from the
+    free templates, are added to every task that declares free."""
 
     def wrap(fn: Candidates) -> Candidates:
         if name in TASKS:
             raise ValueError(f"task {name!r} is registered twice")
         if family not in HISPATIAL_FAMILY_WEIGHTS:
             raise ValueError(f"task {name!r}: unknown family {family!r}")
+        derived = tuple(f for f, base in DERIVED_FORMATS.items() if base in formats and f not in formats)
         TASKS[name] = TaskSpec(
-            name, level, family, tuple(requires), tuple(formats), metric, tuple(variants), definition, fn
+            name,
+            level,
+            family,
+            tuple(requires),
+            (*formats, *derived),
+            metric,
+            tuple(variants),
+            definition,
+            fn,
         )
         return fn
 

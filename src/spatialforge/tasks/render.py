@@ -12,6 +12,15 @@ One function for every task, so every task follows the same rules:
   answer's position is uniform. `answer` is the shown label and the option text ("(b) 2.4 meters");
   `answer_value` the letter. Angle distractors lie at least twice the answer's threshold from the truth and
   from each other (qa.choices.angle_distractors, the short way round for an azimuth).
+- fill (SPAR): a free question, then an answer-only instruction from the common bank for the kind of value
+  ("Answer with a single number in feet.", "Answer with only one of: left or right."); `answer` is the
+  bare value ("6.4", "left", "0.12, -0.50, 0.86"). A bare number is in the unit the instruction names, so
+  the tolerance's params carry it as default_unit. A category's values are listed in the instruction (its
+  mcq option texts, else its phrases, whichever can be listed); one with more than FILL_MAX_LISTED values
+  or with values that contain commas outside brackets (orderings) gets a generic "answer only" line.
+- sentence (SPAR): a free question answered by a full-sentence free answer template (tasks/banks.py).
+- mcq layout "inline" (SPAR select): the options on one line, "A. 2.2; B. 2.3; C. 2.1; D. 1.4.", then a
+  line naming the letters; the answer is the bare letter, as in SPAR's released data.
 - tf: always a pair from one template and one set of references: the statement with the true value
   (answer True) and with a wrong value (answer False: the other value of a two-valued relation, a uniformly
   drawn other value, or a numeric distractor outside the band), so true/false is exactly balanced per
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,7 +61,7 @@ from spatialforge.qa.choices import (
 )
 from spatialforge.qa.records import QA_SCHEMA_VERSION, qa_id
 from spatialforge.qa.references import MARKER_COLOURS, ReferenceRefusal
-from spatialforge.qa.units import draw_unit, length_unit_options, volume_unit_options
+from spatialforge.qa.units import draw_unit, length_unit_options, unit_word, volume_unit_options
 from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.sampling import below
@@ -90,9 +100,16 @@ COORDINATE_NOTE = (
     "y from the top edge."
 )
 
+# fill: a category lists its values in the instruction when it has at most this many (8: the azimuth
+# sectors); more, or values that contain commas (orderings), get the generic "answer only" line.
+FILL_MAX_LISTED = 8
+MCQ_LAYOUTS = ("lines", "inline")
+_PARENTHESISED = re.compile(r"\([^)]*\)")  # "the point at (75, 700)": its comma does not make it a list
+
 TF_WORDS = {"yes_no": ("Yes", "No"), "true_false": ("True", "False")}
 
 Rendered = list[dict[str, Any]]
+Rng = random.Random
 
 # Per generation label style, the labels shown for options 0..25 ("(a)", "B.", ...).
 _SHOWN_LABELS = tuple(tuple(style.shown(i) for i in range(len(LETTERS))) for style in GENERATION_LABEL_STYLES)
@@ -178,7 +195,10 @@ _TF_TOLERANCE = _tolerance("tf", Category("", {}))
 class Renderer:
     """Renders the facts of one view of a scene; holds what is shared by all its records."""
 
-    def __init__(self, ctx: ViewContext, common: CommonBank) -> None:
+    def __init__(self, ctx: ViewContext, common: CommonBank, mcq_layout: str = "lines") -> None:
+        if mcq_layout not in MCQ_LAYOUTS:
+            raise ValueError(f"mcq_layout must be one of {MCQ_LAYOUTS}, got {mcq_layout!r}")
+        self.mcq_layout = mcq_layout
         scene = ctx.scene
         self.ctx = ctx
         self.common = common
@@ -331,8 +351,10 @@ class Renderer:
         slots.update(fact.slots)
         args = (spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts)
         try:
-            if fmt == "free":
-                return self._free(*args)
+            if fmt == "free" or fmt == "sentence":
+                return self._free(fmt, *args)
+            if fmt == "fill":
+                return self._fill_format(*args)
             if fmt == "mcq":
                 return self._mcq(*args)
             if fmt == "tf":
@@ -363,9 +385,10 @@ class Renderer:
 
     # ------------------------------------------------------------------ formats
 
-    def _free(self, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
-        q = _pick(bank.questions_for("free", fact.variant), rng)
-        a = _pick(bank.answers_for("free", fact.variant), rng)
+    def _free(self, fmt, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
+        """free, or sentence (the same questions, answered only by full-sentence templates)."""
+        q = _pick(bank.questions_for(fmt, fact.variant), rng)
+        a = _pick(bank.answers_for(fmt, fact.variant), rng)
         answer = fact.answer
         if isinstance(answer, Quantity):
             shown = _shown(answer, _unit_for(answer, rng))
@@ -383,12 +406,12 @@ class Renderer:
         else:
             shown = answer.phrases[answer.value].format_map(slots)
             value, unit = shown, None
-        template_id = f"{spec.name}/free/{q.id}+{a.id}@{bank.version}"
+        template_id = f"{spec.name}/{fmt}/{q.id}+{a.id}@{bank.version}"
         return [
             self._record(
                 spec,
                 fact,
-                "free",
+                fmt,
                 template_id,
                 seed,
                 _with_note(_fill(q.text, slots), note),
@@ -401,6 +424,70 @@ class Renderer:
                 id_parts,
             )
         ]
+
+    def _bare(
+        self,
+        answer: Quantity | Category | Vector | Count | Angle,
+        slots: Mapping[str, str],
+        rng: random.Random,
+    ) -> tuple[str, dict[str, str], str, Any, str | None, str | None]:
+        """fill's pieces: (instruction kind, instruction slots, bare answer text, answer_value, unit, the unit
+        a bare number in the reply is read in or None)."""
+        if isinstance(answer, Quantity):
+            shown_unit = _unit_for(answer, rng)
+            number = _shown(answer, shown_unit).split(" ", 1)[0]  # "2.41 meters" -> "2.41"
+            value = _si(answer.si_value, answer.kind)
+            return "number", {"unit": unit_word(shown_unit)}, number, value, answer.si_unit, shown_unit
+        if isinstance(answer, Count):
+            return "count", {}, str(answer.value), answer.value, None, None
+        if isinstance(answer, Angle):  # parse_angle reads a bare number as degrees
+            number = angle_text(answer.value_rad, answer.circular).split(" ", 1)[0]
+            return "number", {"unit": "degrees"}, number, _si(answer.value_rad, "angle"), "rad", None
+        if isinstance(answer, Vector):
+            text = _vector_text(answer)[1:-1]  # "(0.12, -0.50, 0.86)" -> "0.12, -0.50, 0.86"
+            value = [_si(c, answer.kind) for c in answer.components]
+            if answer.kind == "position_m":
+                return "position", {"unit": "meters"}, text, value, "m", None
+            return "direction", {}, text, value, None, None
+        # The short option texts when they can be listed ("left" for "to the left of"), else the phrases.
+        for shown in (answer.option_texts, answer.phrases):
+            if shown is None:
+                continue
+            texts = [t.format_map(slots) for t in shown.values()]
+            truth = shown[answer.value].format_map(slots)
+            if len(texts) <= FILL_MAX_LISTED and not any("," in _PARENTHESISED.sub("", t) for t in texts):
+                break
+        else:
+            return "phrase", {}, truth, truth, None, None
+        listed = rng.sample(texts, len(texts))  # drawn order: the list's order never tells the answer
+        options = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+        return "choice", {"options": options}, truth, truth, None, None
+
+    def _fill_format(self, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
+        q = _pick(bank.questions_for("fill", fact.variant), rng)
+        kind, instruction_slots, text, value, unit, default_unit = self._bare(fact.answer, slots, rng)
+        lines = self.common.fill_instructions[kind]
+        instruction = lines[below(rng, len(lines))].format_map(instruction_slots)
+        tolerance = self._tolerance("fill", fact.answer)
+        if default_unit is not None:  # the reply's bare number is in the unit the instruction asked for
+            tolerance = {**tolerance, "params": {**tolerance["params"], "default_unit": default_unit}}
+        record = self._record(
+            spec,
+            fact,
+            "fill",
+            f"{spec.name}/fill/{q.id}@{bank.version}",
+            seed,
+            f"{_with_note(_fill(q.text, slots), note)}\n{instruction}",
+            _capitalised(text),
+            value,
+            unit,
+            [],
+            objects,
+            markers,
+            id_parts,
+        )
+        record["tolerance"] = tolerance
+        return [record]
 
     def _options(
         self, answer: Quantity | Category | Count | Angle, slots: Mapping[str, str], rng: random.Random
@@ -423,14 +510,21 @@ class Renderer:
             raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
         q = _pick(bank.questions_for("mcq", fact.variant), rng)
         options, answer_index = self._options(fact.answer, slots, rng)
-        labels = _SHOWN_LABELS[below(rng, len(_SHOWN_LABELS))]
-        instructions = self.common.mcq_instructions
-        instruction = instructions[below(rng, len(instructions))]
-        block = "\n".join([f"{labels[i]} {text}" for i, (text, _) in enumerate(options)])
-        question = f"{_with_note(_fill(q.text, slots), note)}\n{block}" + (
-            f"\n{instruction}" if instruction else ""
-        )
-        answer_text = f"{labels[answer_index]} {options[answer_index][0]}"
+        stem = _with_note(_fill(q.text, slots), note)
+        if self.mcq_layout == "inline":  # SPAR select: "A. 2.2; B. 2.3; C. 2.1; D. 1.4." and a bare letter
+            letters = ", ".join(LETTERS[: len(options) - 1]) + f" or {LETTERS[len(options) - 1]}"
+            instructions = self.common.inline_mcq_instructions
+            instruction = instructions[below(rng, len(instructions))].format(letters=letters)
+            block = "; ".join([f"{LETTERS[i]}. {text}" for i, (text, _) in enumerate(options)])
+            question = f"{stem}\n{block}.\n{instruction}"
+            answer_text = LETTERS[answer_index]
+        else:
+            labels = _SHOWN_LABELS[below(rng, len(_SHOWN_LABELS))]
+            instructions = self.common.mcq_instructions
+            instruction = instructions[below(rng, len(instructions))]
+            block = "\n".join([f"{labels[i]} {text}" for i, (text, _) in enumerate(options)])
+            question = f"{stem}\n{block}" + (f"\n{instruction}" if instruction else "")
+            answer_text = f"{labels[answer_index]} {options[answer_index][0]}"
         return [
             self._record(
                 spec,

@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from spatialforge.scene.records import Object3D
+from spatialforge.tasks.banks import DERIVED_FORMATS
 
 if TYPE_CHECKING:
     from spatialforge.tasks.context import ViewContext
@@ -160,8 +161,9 @@ class TaskSpec:
     """One registered task.
 
     family: the HiSpatial Table 7 weight group it draws from (tasks/registry.py TASK_FAMILY_WEIGHTS).
-    formats: the formats it renders to; metric: how its free-form answers are scored (mcq and tf are
-    scored by accuracy). variants: its sub-questions; every (format, variant) has its own templates.
+    formats: the formats it renders to (fill and sentence wherever it has free); metric: how its free-form
+    answers are scored (mcq and tf are scored by accuracy). variants: its sub-questions; every (format,
+    variant) has its own templates.
     """
 
     name: str
@@ -173,6 +175,12 @@ class TaskSpec:
     variants: tuple[str, ...]
     definition: str
     candidates: Candidates
+
+    @property
+    def own_formats(self) -> tuple[str, ...]:
+        """The formats with templates of their own (free, mcq, tf); SPAR's fill and sentence are rendered
+        from the free ones (tasks/banks.py DERIVED_FORMATS)."""
+        return tuple(f for f in self.formats if f not in DERIVED_FORMATS)
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.requires if r not in REQUIREMENTS]
