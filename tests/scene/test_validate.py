@@ -48,6 +48,7 @@ BREAKERS = {
     "bad_gravity": lambda s: dataclasses.replace(s, gravity=Gravity((0.0, 0.0, -2.0), "exact")),
     "path_escapes_root": lambda s: _view(s, image_path="../../etc/passwd"),
     "missing_file": lambda s: _view(s, image_path="img/none.png"),
+    "bad_type": lambda s: dataclasses.replace(s, metadata={"metric_scale": "false"}),
 }
 
 

@@ -12,7 +12,8 @@ Anything else is a `ReferenceRefusal` with a named reason: a reference that is n
 
 Axes: left/right = u of the 2D box centre (pixels, image space, so it matches what the viewer sees);
 near/far = Euclidean distance of the 3D box centre in the view's OpenCV camera frame (metres);
-large/small = box volume (m^3); tall/short = box height, the object-frame z extent (metres).
+large/small = box volume (m^3); tall/short = box height, the object-frame z extent (metres). A scene without
+metric scale (Scene.has_metric_scale false, e.g. ImageNet3D poses) gets left/right references only.
 """
 
 from __future__ import annotations
@@ -191,9 +192,10 @@ def _clear_order(values: Sequence[float], apart: Callable[[float, float], bool])
 
 
 def _text_references(
-    view: View, obj: Object3D, group: list[Object3D], distance: Distances
+    view: View, obj: Object3D, group: list[Object3D], distance: Distances, metric: bool = True
 ) -> list[Reference]:
-    """Extreme and ordinal references for obj among `group` (same category, visible, obj included, >= 2)."""
+    """Extreme and ordinal references for obj among `group` (same category, visible, obj included, >= 2);
+    metric False: image-space ones only (no nearest / largest / tallest)."""
     noun = _category_text(obj)
     others = [o for o in group if o.object_id != obj.object_id]
 
@@ -202,10 +204,13 @@ def _text_references(
 
     axes: list[tuple[Callable[[Object3D], float], Callable[[float, float], bool], str, str]] = [
         (lambda o: _u_center(o, view), u_apart, "leftmost", "rightmost"),
-        (distance, _distance_apart, "nearest", "farthest"),
-        (lambda o: o.box.volume, _ratio_apart(VOLUME_RATIO_MARGIN), "smallest", "largest"),
-        (lambda o: o.box.height, _ratio_apart(HEIGHT_RATIO_MARGIN), "shortest", "tallest"),
     ]
+    if metric:  # distances and sizes rank objects only where lengths are metres (Scene.has_metric_scale)
+        axes += [
+            (distance, _distance_apart, "nearest", "farthest"),
+            (lambda o: o.box.volume, _ratio_apart(VOLUME_RATIO_MARGIN), "smallest", "largest"),
+            (lambda o: o.box.height, _ratio_apart(HEIGHT_RATIO_MARGIN), "shortest", "tallest"),
+        ]
     refs: list[Reference] = []
     for value, apart, low_word, high_word in axes:
         target = value(obj)
@@ -293,7 +298,13 @@ def reference_options(
     if not unrankable:
         if not visible_same:
             return [Reference(obj.object_id, f"the {_category_text(obj)}", "category")]
-        refs = _text_references(view, obj, [obj, *visible_same], distance or (lambda o: _distance_m(o, view)))
+        refs = _text_references(
+            view,
+            obj,
+            [obj, *visible_same],
+            distance or (lambda o: _distance_m(o, view)),
+            metric=scene.has_metric_scale,
+        )
         if refs:
             return refs
     if not allow_markers:

@@ -43,6 +43,10 @@ RAYCAST_DEPTH_KIND = "raycast_scene"
 # frame, up = -gravity.down_world, h in metres (demo box scenes: -1.3, the floor 1.3 m below the camera).
 # Absent or null: no floor. A floor needs a known gravity; both are checked by scene.validate.
 FLOOR_HEIGHT_KEY = "floor_height_m"
+# Scene.metadata key that marks a scene whose lengths are not metres (ImageNet3D poses: distances in
+# CAD-normalised units, no object sizes). false: tasks that state or compare lengths skip the scene
+# ("no_metric_scale") and references never rank by distance or size; absent or true: metric.
+METRIC_SCALE_KEY = "metric_scale"
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,11 @@ class Scene:
     mesh: AssetRef | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def has_metric_scale(self) -> bool:
+        """Whether lengths are metres (METRIC_SCALE_KEY is not false)."""
+        return self.metadata.get(METRIC_SCALE_KEY, True) is not False
 
     def view(self, view_id: str) -> View:
         for v in self.views:

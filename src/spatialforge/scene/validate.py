@@ -12,6 +12,7 @@ from spatialforge.errors import RecordError
 from spatialforge.geometry.rotations import ORTHONORMAL_TOL, is_rotation
 from spatialforge.scene.records import (
     FLOOR_HEIGHT_KEY,
+    METRIC_SCALE_KEY,
     RAYCAST_DEPTH_KIND,
     SCHEMA_VERSION,
     Scene,
@@ -36,6 +37,7 @@ VALIDATION_REASONS = (
     "bad_gravity",
     "path_escapes_root",
     "missing_file",
+    "bad_type",
 )
 
 
@@ -73,6 +75,7 @@ def scene_problems(scene: Scene, check_files: bool = True) -> list[Problem]:
         if not _finite(d) or abs(np.linalg.norm(d) - 1.0) > 1e-3:
             add("bad_gravity", "gravity.down_world", f"must be a finite unit vector, got {d.tolist()}")
     _check_floor(scene, add)
+    _check_metric_scale(scene, add)
 
     view_ids: set[str] = set()
     for i, v in enumerate(scene.views):
@@ -174,6 +177,13 @@ def _check_floor(scene: Scene, add: Callable[[str, str, str], None]) -> None:
         add("non_finite", field, f"the floor height must be a finite number of metres, got {height!r}")
     elif scene.gravity is None:
         add("bad_gravity", "gravity", f"{field} is set but the scene has no gravity to say which way is up")
+
+
+def _check_metric_scale(scene: Scene, add: Callable[[str, str, str], None]) -> None:
+    """records.METRIC_SCALE_KEY: absent or a bool (a string "false" would silently read as metric)."""
+    flag = scene.metadata.get(METRIC_SCALE_KEY, True)
+    if not isinstance(flag, bool):
+        add("bad_type", f"metadata.{METRIC_SCALE_KEY}", f"must be true or false, got {flag!r}")
 
 
 def check_scene(scene: Scene, check_files: bool = True, file: str | None = None) -> Scene:

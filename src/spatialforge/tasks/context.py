@@ -37,8 +37,9 @@ Vec3 = tuple[float, float, float]
 NO_DEPTH = "no_depth"
 NO_GRAVITY = "no_gravity"
 SINGLE_VIEW = "single_view"
+NO_METRIC_SCALE = "no_metric_scale"
 # The requirements that hold or fail for a whole view (the others are checked per object by the tasks).
-VIEW_REQUIREMENTS = ("depth", "gravity", "multi_view")
+VIEW_REQUIREMENTS = ("depth", "gravity", "multi_view", "metric_scale")
 
 
 class ViewContext:
@@ -98,7 +99,8 @@ class ViewContext:
     def unmet_requirement(self, requires: Sequence[str]) -> str | None:
         """Why this view cannot serve a task declaring `requires` (spec.REQUIREMENTS), or None: "no_depth"
         (neither a depth map nor a point map), "no_gravity" (scene without a known gravity), "single_view"
-        (a multi-view task on a one-view scene). "boxes" and "box2d" always hold here, and "front" is a
+        (a multi-view task on a one-view scene), "no_metric_scale" (lengths not in metres, e.g. ImageNet3D).
+        "boxes" and "box2d" always hold here, and "front" is a
         property of each object, which tasks check themselves."""
         if "depth" in requires and self.view.depth is None and self.view.point_map is None:
             return NO_DEPTH
@@ -106,6 +108,8 @@ class ViewContext:
             return NO_GRAVITY
         if "multi_view" in requires and len(self.scene.views) < 2:
             return SINGLE_VIEW
+        if "metric_scale" in requires and not self.scene.has_metric_scale:
+            return NO_METRIC_SCALE
         return None
 
     @cached_property

@@ -174,6 +174,7 @@ ORIENTATION_PHRASES = {
     level=1,
     family="orientation",
     requires=("boxes", "front"),
+    scale_free=True,  # angles only: ImageNet3D poses (no metric scale) serve it
     formats=("free", "mcq", "tf"),
     metric="accuracy",
     definition="Which way the object faces as the viewer sees it: towards, away, left or right.",

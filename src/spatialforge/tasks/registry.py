@@ -46,10 +46,13 @@ def register(
     metric: str,
     definition: str,
     variants: Sequence[str] = ("",),
+    scale_free: bool = False,
 ):
     """Decorator: register `fn(ctx, rng) -> Iterator[Fact | reason]` as task `name`. `formats` lists the
     formats with their own templates (free, mcq, tf); SPAR's fill and sentence, which are rendered from the
-    free templates, are added to every task that declares free."""
+    free templates, are added to every task that declares free. Every task needs metric lengths
+    ("metric_scale" is added to `requires`) unless it is `scale_free`: its answers and the facts it judges
+    hold without lengths in metres (orientation relative to the viewer, which ImageNet3D poses serve)."""
 
     def wrap(fn: Candidates) -> Candidates:
         if name in TASKS:
@@ -61,7 +64,7 @@ def register(
             name,
             level,
             family,
-            tuple(requires),
+            tuple(requires) if scale_free else (*requires, "metric_scale"),
             (*formats, *derived),
             metric,
             tuple(variants),

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 # What a task may need from a scene. "boxes": 3D boxes and a camera (every scene has them); "box2d": 2D boxes
 # (every visible object has one by construction); "front": objects with a semantic front; "gravity": a known
 # gravity direction (the task's answer is only meaningful in the gravity-aligned frame); "depth": a depth
-# map or point map for the view; "multi_view": two or more posed views of one scene.
-REQUIREMENTS = ("boxes", "box2d", "front", "gravity", "depth", "multi_view")
+# map or point map for the view; "multi_view": two or more posed views of one scene; "metric_scale":
+# lengths in metres (scene.records.METRIC_SCALE_KEY; every task needs it unless registered scale_free).
+REQUIREMENTS = ("boxes", "box2d", "front", "gravity", "depth", "multi_view", "metric_scale")
 
 # Reference criteria a question must not name its objects by (Fact.avoid_criteria): distance questions avoid
 # "the nearest chair"; size questions avoid every size word, since volume and height go together ("the

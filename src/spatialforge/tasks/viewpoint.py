@@ -294,6 +294,7 @@ def _viewpoint_facts(
     level=1,
     family="orientation",
     requires=("boxes", "front"),
+    scale_free=True,  # angles only: ImageNet3D poses (no metric scale) serve it
     formats=("free", "mcq", "tf"),
     metric="accuracy",
     variants=BIN_VARIANTS,
@@ -311,6 +312,7 @@ def object_viewpoint(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | st
     level=1,
     family="orientation",
     requires=("boxes", "front"),
+    scale_free=True,  # angles only: ImageNet3D poses (no metric scale) serve it
     formats=("free", "mcq", "tf"),
     metric="angle_within",
     variants=ANGLE_VARIANTS,
