@@ -58,14 +58,14 @@ finally:
 """
 
 
-def run_cli(scenes: Path, out: Path, workers: int, tasks: str) -> tuple[float, int, int]:
+def run_cli(scenes: Path, out: Path, workers: int, tasks: str, profile: str) -> tuple[float, int, int]:
     """(seconds, QA records, peak RSS in KiB) of one `spatialforge generate` in a fresh interpreter."""
     rss_file = out.with_suffix(".rss")
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", _CHILD, str(rss_file), "generate",
          "--scenes", str(scenes), "--output", str(out), "--workers", str(workers),
-         *(["--tasks", tasks] if tasks else [])],
+         "--format-profile", profile, *(["--tasks", tasks] if tasks else [])],
         check=True,
         capture_output=True,
     )  # fmt: skip
@@ -74,10 +74,10 @@ def run_cli(scenes: Path, out: Path, workers: int, tasks: str) -> tuple[float, i
     return seconds, report["records"], int(rss_file.read_text())
 
 
-def breakdown(scenes_path: Path, limit: int, tasks: tuple[str, ...]) -> dict[str, float]:
+def breakdown(scenes_path: Path, limit: int, tasks: tuple[str, ...], profile: str) -> dict[str, float]:
     """Microseconds per QA record spent in each stage, in-process, on the first `limit` scenes."""
     lines = scenes_path.read_text().splitlines()[:limit]
-    config = GenerateConfig(tasks=tasks)
+    config = GenerateConfig(tasks=tasks, format_profile=profile)
     plan = build_plan(config)
     common = load_common()
     spent: Counter[str] = Counter()
@@ -87,7 +87,7 @@ def breakdown(scenes_path: Path, limit: int, tasks: tuple[str, ...]) -> dict[str
         scene = scene_from_dict(json.loads(line))
         t1 = time.perf_counter()
         ctx = ViewContext(scene, scene.views[0])
-        renderer = Renderer(ctx, common)
+        renderer = Renderer(ctx, common, plan.mcq_layout)
         t2 = time.perf_counter()
         spent["decode"] += t1 - t0
         spent["view_setup"] += t2 - t1
@@ -123,6 +123,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--tasks", default="", help="comma-separated task names (default: every registered task)")
     ap.add_argument("--no-depth", action="store_true", help="scenes without their ray-cast depth")
+    ap.add_argument("--format-profile", default="hispatial", help="hispatial (default) or spar")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     tasks = tuple(t for t in args.tasks.split(",") if t)
@@ -134,7 +135,7 @@ def main() -> None:
         runs = []
         for i in range(args.repeats):
             out = tmp / f"out{i}"
-            runs.append(run_cli(scenes_path, out, args.workers, args.tasks))
+            runs.append(run_cli(scenes_path, out, args.workers, args.tasks, args.format_profile))
             shutil.rmtree(out)
         seconds = statistics.median(r[0] for r in runs)
         records = runs[0][1]
@@ -145,6 +146,7 @@ def main() -> None:
             "workers": args.workers,
             "tasks": list(tasks) or "all registered",
             "depth": not args.no_depth,
+            "format_profile": args.format_profile,
             "records": records,
             "qa_per_scene": round(records / args.scenes, 2),
             "seconds_median": round(seconds, 3),
@@ -152,7 +154,7 @@ def main() -> None:
             "qa_per_second": round(records / seconds, 1),
             "scenes_per_second": round(args.scenes / seconds, 1),
             "peak_rss_mib": round(max(r[2] for r in runs) / 1024, 1),
-            "us_per_qa_breakdown": breakdown(scenes_path, min(args.scenes, 500), tasks),
+            "us_per_qa_breakdown": breakdown(scenes_path, min(args.scenes, 500), tasks, args.format_profile),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
