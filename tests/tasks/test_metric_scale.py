@@ -12,7 +12,8 @@ import pytest
 from spatialforge.demo.box_scenes import random_box_scenes
 from spatialforge.engine.generate import GenerateConfig, generate_scene
 from spatialforge.qa.references import reference_options
-from spatialforge.scene.records import METRIC_SCALE_KEY, Scene
+from spatialforge.scene.records import METRIC_SCALE_KEY, UNLOCATED_CATEGORIES_KEY, Scene
+from spatialforge.scene.validate import scene_problems
 from spatialforge.tasks.context import NO_METRIC_SCALE, ViewContext
 from spatialforge.tasks.registry import TASKS
 from tests.tasks.scenes import Obj, make_scene
@@ -80,3 +81,17 @@ def test_references_rank_by_size_and_distance_only_with_metric_scale(metric: boo
     assert ViewContext(scene, view).unmet_requirement(("boxes", "metric_scale")) == (
         None if metric else NO_METRIC_SCALE
     )
+
+
+def test_unlocated_categories_get_markers_only() -> None:
+    # One chair placed in 3D, another the source saw but could not place: "the chair" would be ambiguous.
+    scene = make_scene([Obj("0", "chair", (0.0, 5.0, -0.85), (0.5, 0.5, 0.9))])
+    assert [r.kind for r in reference_options(scene, scene.views[0], scene.objects[0])] == ["category"]
+    scene = dataclasses.replace(scene, metadata={UNLOCATED_CATEGORIES_KEY: ["chair"]})
+    options = reference_options(scene, scene.views[0], scene.objects[0])
+    assert [r.kind for r in options] == ["marker"]  # type: ignore[union-attr]
+    refusal = reference_options(scene, scene.views[0], scene.objects[0], allow_markers=False)
+    assert refusal.reason == "unrankable_same_category"  # type: ignore[union-attr]
+    assert scene_problems(dataclasses.replace(scene, metadata={UNLOCATED_CATEGORIES_KEY: "chair"}))[
+        0
+    ].field == (f"metadata.{UNLOCATED_CATEGORIES_KEY}")

@@ -13,7 +13,9 @@ Anything else is a `ReferenceRefusal` with a named reason: a reference that is n
 Axes: left/right = u of the 2D box centre (pixels, image space, so it matches what the viewer sees);
 near/far = Euclidean distance of the 3D box centre in the view's OpenCV camera frame (metres);
 large/small = box volume (m^3); tall/short = box height, the object-frame z extent (metres). A scene without
-metric scale (Scene.has_metric_scale false, e.g. ImageNet3D poses) gets left/right references only.
+metric scale (Scene.has_metric_scale false, e.g. ImageNet3D poses) gets left/right references only; a category
+listed in Scene.metadata["unlocated_categories"] (in the picture, but some of its objects have no 3D box) gets
+markers only.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from spatialforge.geometry.boxes2d import Box2D
 from spatialforge.geometry.relations import POSITION_MARGIN_M, SIZE_RATIO_MARGIN
 from spatialforge.qa.records import Marker, norm_from_px
-from spatialforge.scene.records import Object3D, Scene, View
+from spatialforge.scene.records import UNLOCATED_CATEGORIES_KEY, Object3D, Scene, View
 
 # An object counts as visible only if its (image-clipped) 2D box covers at least this fraction of the image.
 # Our choice: 0.1% is ~15x20 px on 640x480, about the smallest box a person (or a VLM at 448 px input) can
@@ -295,7 +297,9 @@ def reference_options(
     # Same-category objects that are in view (observed, in front) but cannot be ranked (no box, too small)
     # may still be seen by the viewer, so no text reference is safe; a marker still is.
     unrankable = [o for o, r in status if r is not None and r.reason in ("no_box2d", "below_min_area")]
-    if not unrankable:
+    # Objects of this category the source saw but could not place in 3D are in the picture too.
+    unlocated = obj.category in scene.metadata.get(UNLOCATED_CATEGORIES_KEY, ())
+    if not unrankable and not unlocated:
         if not visible_same:
             return [Reference(obj.object_id, f"the {_category_text(obj)}", "category")]
         refs = _text_references(
@@ -308,8 +312,8 @@ def reference_options(
         if refs:
             return refs
     if not allow_markers:
-        if unrankable:
-            ids = ", ".join(o.object_id for o in unrankable)
+        if unrankable or unlocated:
+            ids = ", ".join(o.object_id for o in unrankable) or f"unlocated {obj.category} objects"
             return ReferenceRefusal("unrankable_same_category", f"in view but unrankable: {ids}")
         return ReferenceRefusal("ambiguous_no_marker", f"{len(visible_same) + 1} visible {obj.category}")
     marker_ref = marker_reference(view, obj, used_colours)

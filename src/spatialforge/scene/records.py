@@ -47,6 +47,10 @@ FLOOR_HEIGHT_KEY = "floor_height_m"
 # CAD-normalised units, no object sizes). false: tasks that state or compare lengths skip the scene
 # ("no_metric_scale") and references never rank by distance or size; absent or true: metric.
 METRIC_SCALE_KEY = "metric_scale"
+# Scene.metadata key listing the categories of objects that are in the images but have no 3D box (a source
+# dropped them: ImageNet3D objects with a 2D box only). No text reference may name these categories ("the
+# chair" could be either chair); references fall back to a drawn box marker.
+UNLOCATED_CATEGORIES_KEY = "unlocated_categories"
 
 
 @dataclass(frozen=True)

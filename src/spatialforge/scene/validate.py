@@ -15,6 +15,7 @@ from spatialforge.scene.records import (
     METRIC_SCALE_KEY,
     RAYCAST_DEPTH_KIND,
     SCHEMA_VERSION,
+    UNLOCATED_CATEGORIES_KEY,
     Scene,
     resolve_inside,
 )
@@ -184,6 +185,13 @@ def _check_metric_scale(scene: Scene, add: Callable[[str, str, str], None]) -> N
     flag = scene.metadata.get(METRIC_SCALE_KEY, True)
     if not isinstance(flag, bool):
         add("bad_type", f"metadata.{METRIC_SCALE_KEY}", f"must be true or false, got {flag!r}")
+    unlocated = scene.metadata.get(UNLOCATED_CATEGORIES_KEY, [])
+    if not isinstance(unlocated, (list, tuple)) or not all(isinstance(c, str) for c in unlocated):
+        add(
+            "bad_type",
+            f"metadata.{UNLOCATED_CATEGORIES_KEY}",
+            f"must be a list of categories, got {unlocated!r}",
+        )
 
 
 def check_scene(scene: Scene, check_files: bool = True, file: str | None = None) -> Scene:
