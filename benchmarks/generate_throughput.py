@@ -87,7 +87,7 @@ def breakdown(scenes_path: Path, limit: int, tasks: tuple[str, ...], profile: st
         scene = scene_from_dict(json.loads(line))
         t1 = time.perf_counter()
         ctx = ViewContext(scene, scene.views[0])
-        renderer = Renderer(ctx, common, plan.mcq_layout)
+        renderer = Renderer(ctx, common, plan.mcq_layout, plan.always_mark)
         t2 = time.perf_counter()
         spent["decode"] += t1 - t0
         spent["view_setup"] += t2 - t1

@@ -61,8 +61,11 @@ def test_a_format_the_mix_does_not_weight_is_refused_with_the_profile_named() ->
 
 
 def test_hispatial_profile_makes_no_spar_formats() -> None:
-    formats = Counter(r["format"] for r in _records(GenerateConfig()))
-    assert set(formats) == {"free", "mcq", "tf"}
+    records = _records(GenerateConfig())
+    assert {r["format"] for r in records} == {"free", "mcq", "tf"}
+    # Objects are named by text where a unique one exists: most records carry no box marker.
+    with_text = sum(not any(m["kind"] == "box" for m in r["markers"]) for r in records if r["objects"])
+    assert with_text > 0.5 * sum(1 for r in records if r["objects"])
 
 
 def test_spar_profile_mix_layout_and_judge_tasks() -> None:
@@ -75,6 +78,12 @@ def test_spar_profile_mix_layout_and_judge_tasks() -> None:
     assert judge_families == ("relative_direction",)
     for r in records:
         assert qa_to_dict(qa_from_dict(r)) == r
+        # SPAR names every object by a marker: one box marker per object, its colour in the question.
+        boxes = [m for m in r["markers"] if m["kind"] == "box"]
+        assert len(boxes) == len(r["objects"]), r["question"]
+        for m in boxes:
+            assert f"highlighted by the {m['colour']} box" in r["question"]
+            assert all(0 <= v <= 1000 for v in m["geometry_norm"])
         if r["format"] == "tf":  # judge: object relations only
             assert TASKS[r["task"]].family in judge_families, r["task"]
         if r["format"] == "mcq":  # select: options on one line, the answer a bare letter

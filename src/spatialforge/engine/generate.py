@@ -58,18 +58,20 @@ class FormatProfile:
 
     weights: the format mix; mcq_layout: tasks.render.MCQ_LAYOUTS ("lines": one option per line with drawn
     label styles; "inline": SPAR's one-line "A. x; B. y" with a bare-letter answer); tf_families: the task
-    families that may be asked true/false (None: every task that declares tf).
+    families that may be asked true/false (None: every task that declares tf); always_mark: name every
+    object by a box marker (SPAR's questions always do), not only when no unique text reference exists.
     """
 
     weights: tuple[tuple[str, float], ...]
     mcq_layout: str
     tf_families: tuple[str, ...] | None = None
+    always_mark: bool = False
 
 
 FORMAT_PROFILES: dict[str, FormatProfile] = {
     "hispatial": FormatProfile(HISPATIAL_FORMAT_WEIGHTS, "lines"),
     # SPAR's released judge items are object relations only (SPEC section 3).
-    "spar": FormatProfile(SPAR_FORMAT_WEIGHTS, "inline", ("relative_direction",)),
+    "spar": FormatProfile(SPAR_FORMAT_WEIGHTS, "inline", ("relative_direction",), always_mark=True),
 }
 DEFAULT_FORMAT_PROFILE = "hispatial"
 
@@ -157,6 +159,7 @@ class TaskPlan:
 class Plan:
     tasks: tuple[TaskPlan, ...]
     mcq_layout: str = "lines"
+    always_mark: bool = False
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -194,7 +197,7 @@ def build_plan(config: GenerateConfig) -> Plan:
             f"no task can render any of the formats {config.formats} with a weight above 0 in the mix "
             f"{weighted} (format profile {config.format_profile!r}; set format weights for the others)"
         )
-    return Plan(tuple(plans), profile.mcq_layout)
+    return Plan(tuple(plans), profile.mcq_layout, profile.always_mark)
 
 
 def _quotas(plan: Plan, config: GenerateConfig, mix_seed: int) -> Counter[str]:
@@ -289,7 +292,7 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     plan = _plan_for(config)
     common = load_common()
     contexts = [ViewContext(scene, view) for view in scene.views]
-    renderers = {id(ctx): Renderer(ctx, common, plan.mcq_layout) for ctx in contexts}
+    renderers = {id(ctx): Renderer(ctx, common, plan.mcq_layout, plan.always_mark) for ctx in contexts}
     mix_seed, *task_seeds = scene_seeds(config.seed, scene.scene_id, (MIX_KEY, *plan.names))
     quotas = _quotas(plan, config, mix_seed)
     records: list[dict[str, Any]] = []

@@ -60,7 +60,7 @@ from spatialforge.qa.choices import (
     place_options,
 )
 from spatialforge.qa.records import QA_SCHEMA_VERSION, qa_id
-from spatialforge.qa.references import MARKER_COLOURS, ReferenceRefusal
+from spatialforge.qa.references import MARKER_COLOURS, ReferenceRefusal, marker_reference
 from spatialforge.qa.units import draw_unit, length_unit_options, unit_word, volume_unit_options
 from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
 from spatialforge.tasks.context import ViewContext
@@ -195,10 +195,15 @@ _TF_TOLERANCE = _tolerance("tf", Category("", {}))
 class Renderer:
     """Renders the facts of one view of a scene; holds what is shared by all its records."""
 
-    def __init__(self, ctx: ViewContext, common: CommonBank, mcq_layout: str = "lines") -> None:
+    def __init__(
+        self, ctx: ViewContext, common: CommonBank, mcq_layout: str = "lines", always_mark: bool = False
+    ) -> None:
+        """mcq_layout: MCQ_LAYOUTS; always_mark: name every object by a box marker, as SPAR does ("the chair
+        (highlighted by the red box)"), instead of only when no unique text reference exists."""
         if mcq_layout not in MCQ_LAYOUTS:
             raise ValueError(f"mcq_layout must be one of {MCQ_LAYOUTS}, got {mcq_layout!r}")
         self.mcq_layout = mcq_layout
+        self.always_mark = always_mark
         scene = ctx.scene
         self.ctx = ctx
         self.common = common
@@ -322,6 +327,8 @@ class Renderer:
                     markers.append(mark)
                 continue
             ref = self.ctx.refer(obj, rng, used_colours, fact.avoid_criteria)
+            if self.always_mark and not isinstance(ref, ReferenceRefusal) and ref.marker is None:
+                ref = marker_reference(self.ctx.view, obj, used_colours)
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
             slots[m.slot] = ref.text
