@@ -239,7 +239,9 @@ class Renderer:
         objects: list[dict[str, str]],
         markers: list[dict[str, Any]],
         id_parts: list[str],
+        tolerance: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """tolerance: None for the shared one of the answer's kind; fill passes its own (default_unit)."""
         base = self._base
         # The question text tells apart records that share everything else (the two items of a tf pair;
         # width and height of one object asked with a template that serves both); id_parts name the objects
@@ -268,7 +270,7 @@ class Renderer:
             "objects": objects,
             "markers": markers,
             "frame": fact.frame,
-            "tolerance": self._tolerance(fmt, fact.answer),
+            "tolerance": self._tolerance(fmt, fact.answer) if tolerance is None else tolerance,
             "reasoning": list(fact.reasoning) if fact.reasoning else None,
             "template_id": template_id,
             "seed": seed,
@@ -478,23 +480,24 @@ class Renderer:
         tolerance = self._tolerance("fill", fact.answer)
         if default_unit is not None:  # the reply's bare number is in the unit the instruction asked for
             tolerance = {**tolerance, "params": {**tolerance["params"], "default_unit": default_unit}}
-        record = self._record(
-            spec,
-            fact,
-            "fill",
-            f"{spec.name}/fill/{q.id}@{bank.version}",
-            seed,
-            f"{_with_note(_fill(q.text, slots), note)}\n{instruction}",
-            _capitalised(text),
-            value,
-            unit,
-            [],
-            objects,
-            markers,
-            id_parts,
-        )
-        record["tolerance"] = tolerance
-        return [record]
+        return [
+            self._record(
+                spec,
+                fact,
+                "fill",
+                f"{spec.name}/fill/{q.id}@{bank.version}",
+                seed,
+                f"{_with_note(_fill(q.text, slots), note)}\n{instruction}",
+                _capitalised(text),
+                value,
+                unit,
+                [],
+                objects,
+                markers,
+                id_parts,
+                tolerance,
+            )
+        ]
 
     def _options(
         self, answer: Quantity | Category | Count | Angle, slots: Mapping[str, str], rng: random.Random
