@@ -163,13 +163,30 @@ def demo(
         Path("demo_out"), "--output", "-o", help="Folder for everything the demo writes."
     ),
 ) -> None:
-    """Run the main job on the built-in fixture datasets: ingest, validate, check, inspect, generate QA."""
+    """Run the main job on built-in data: synthesise and render scenes, generate spatial QA, draw a gallery;
+    then ingest and check the shipped fixture datasets."""
     from spatialforge.demo.run import run_demo
 
     with _progress() as progress:
         summary = run_demo(output, progress=progress)
+    synth_table = Table("setting", "scenes", "views", "objects", "seen in a view", title="synthetic scenes")
+    for srow in summary.synth_rows:
+        synth_table.add_row(
+            srow.setting, str(srow.scenes), str(srow.views), str(srow.objects), str(srow.objects_visible)
+        )
+    Console().print(synth_table)
+    qa = Table("task", "QA", title=f"spatial QA: {summary.qa_records} records")
+    for name, n in summary.qa_per_task.items():
+        qa.add_row(name, str(n))
+    Console().print(qa)
+    _print_samples(summary.qa_dir / "data.jsonl")
     table = Table(
-        "input", "scenes", "objects", "skipped", "3D→2D box IoU mean / min", title="spatialforge demo"
+        "input",
+        "scenes",
+        "objects",
+        "skipped",
+        "3D→2D box IoU mean / min",
+        title="fixture datasets (adapters)",
     )
     for row in summary.rows:
         table.add_row(
@@ -180,14 +197,13 @@ def demo(
             f"{row.iou_mean:.3f} / {row.iou_min:.3f}" if row.iou_count else "n/a",
         )
     Console().print(table)
-    qa = Table("task", "QA", title=f"spatial QA: {summary.qa_records} records")
-    for name, n in summary.qa_per_task.items():
-        qa.add_row(name, str(n))
-    Console().print(qa)
-    _print_samples(summary.qa_dir / "data.jsonl")
     console.print(
-        f"scenes: {summary.scenes_dir}\ninspector PNGs: {summary.inspect_dir}\nreport: {summary.report}"
+        f"gallery (open in a browser): {summary.gallery}"
         f"\nQA: {summary.qa_dir / 'data.jsonl'} (report: {summary.qa_dir / 'report.json'})"
+        f"\nsynthetic scenes: {summary.synth_dir / 'scenes.jsonl'} (images, depth, masks beside it)"
+        f"\nfixture scenes: {summary.scenes_dir}\ninspector PNGs: {summary.inspect_dir}"
+        f"\nreport: {summary.report}",
+        soft_wrap=True,
     )
 
 
@@ -364,6 +380,86 @@ def generate(
             else ""
         )
         + f"\ndata: {output / 'data.jsonl'}\nreport: {output / 'report.json'}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def synth(
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Folder for scenes.jsonl, images/, depth/, masks/."
+    ),
+    count: int = typer.Option(..., "--count", "-n", help="How many scenes to make."),
+    setting: str = typer.Option("indoor", "--setting", help="indoor, tabletop or street."),
+    views: int = typer.Option(1, "--views", help="Views per scene (a camera trajectory when > 1)."),
+    width: int = typer.Option(640, "--width", help="Image width in pixels."),
+    height: int = typer.Option(480, "--height", help="Image height in pixels."),
+    seed: int = typer.Option(
+        0, "--seed", help="Global seed; with the setting and scene index it keys a scene."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", help="Processes (the output is identical for any number)."
+    ),
+    buckets: int = typer.Option(None, "--buckets", help="Scene-hash buckets (resumable units)."),
+) -> None:
+    """Make procedural 3D scenes and render them (RGB, metric depth, instance masks) with exact Scene records;
+    resumable: run the same command again after a kill."""
+    from spatialforge.engine.runner import ConfigMismatchError
+    from spatialforge.synth.run import SCENES_NAME, run_synth
+    from spatialforge.synth.world import SynthConfig
+
+    try:
+        config = SynthConfig(setting=setting, views=views, width=width, height=height, seed=seed)
+        with console.status(f"making {count} {setting} scenes"):
+            report = run_synth(output, count, config, workers=workers, n_buckets=buckets)
+    except (ConfigMismatchError, ValueError, OSError) as e:
+        _fail(e)
+    table = Table("reason", "count", title="placements and views not made")
+    for reason, n in report.rejected.items():
+        table.add_row(reason, str(n))
+    if report.rejected:
+        Console().print(table)
+    objects = report.tallies.get("objects_per_category", {})
+    console.print(
+        f"{report.scenes} scenes, {sum(objects.values())} objects in {report.seconds:.2f} s"
+        + (
+            f" ({report.buckets_resumed} of {report.buckets} buckets resumed)"
+            if report.buckets_resumed
+            else ""
+        )
+        + f"\nscenes: {output / SCENES_NAME}\nreport: {output / 'report.json'}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def gallery(
+    qa: Path = typer.Option(
+        ..., "--qa", "-q", help="QA JSONL (e.g. data.jsonl from `spatialforge generate`)."
+    ),
+    scenes: Path = typer.Option(..., "--scenes", "-s", help="The scenes.jsonl the QA was generated from."),
+    output: Path = typer.Option(
+        Path("gallery"), "--output", "-o", help="Folder for index.html and the PNGs (replaced on a rerun)."
+    ),
+    count: int = typer.Option(24, "--count", "-n", help="Records to show, spread over tasks."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample (same seed and file: same gallery)."),
+) -> None:
+    """A QA gallery to browse: each sampled record's image(s) with markers and objects drawn, question and
+    answer under it (PNG), and index.html listing them."""
+    from spatialforge.inspect.gallery import build_gallery
+
+    try:
+        with console.status(f"building a gallery of {qa}"):
+            report = build_gallery(qa, scenes, output, count=count, seed=seed)
+    except (RecordError, ValueError, OSError) as e:
+        _fail(e)
+    if report.skipped:
+        table = Table("skip reason", "records", "first example", title="records not shown")
+        for reason, n in report.skipped.items():
+            table.add_row(reason, str(n), escape(report.skip_examples.get(reason, "")))
+        Console().print(table)
+    console.print(
+        f"{len(report.pngs)} records shown of {report.records_seen} lines read\nopen: {report.index_html}",
         soft_wrap=True,
     )
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from spatialforge.engine.seeds import bucket_of
 from spatialforge.errors import RecordError
-from spatialforge.jsonl import JsonlWriter, decode_line, encode_line, encode_line_fast
+from spatialforge.jsonl import JsonlWriter, decode_line, encode_line, encode_line_fast, iter_jsonl
 from spatialforge.scene.io import iter_scene_lines
 from spatialforge.scene.records import Scene
 
@@ -224,6 +224,19 @@ class _BucketJob:
     params: Any
     count_keys: tuple[str, ...]
     fast_json: bool = False
+    items: str = "scenes"
+
+
+# What the per-scene function is handed: "scenes" decodes each input line into a Scene record (QA
+# generation); "lines" hands the decoded JSON object itself (a work item that is not yet a scene, e.g. the
+# index of a synthetic scene to make).
+ITEM_KINDS = ("scenes", "lines")
+
+
+def _iter_items(path: Path, items: str) -> Iterator[Any]:
+    if items == "scenes":
+        return iter_scene_lines(path)
+    return iter_jsonl(path, lambda data, where: data)
 
 
 def run_bucket(job: _BucketJob) -> dict[str, Any]:
@@ -237,7 +250,7 @@ def run_bucket(job: _BucketJob) -> dict[str, Any]:
     scenes = 0
     encode = encode_line_fast if job.fast_json else encode_line
     with JsonlWriter(out, lambda r: r, encode) as writer:
-        for item in iter_scene_lines(split_path(output_dir, job.bucket)):
+        for item in _iter_items(split_path(output_dir, job.bucket), job.items):
             if isinstance(item, RecordError):
                 rejected[f"scene_{item.reason}"] += 1
                 continue
@@ -330,6 +343,8 @@ def run_sharded(
     count_keys: Sequence[str] = (),
     merge: bool = True,
     fast_json: bool = False,
+    items: str = "scenes",
+    merged_name: str = "data.jsonl",
 ) -> RunReport:
     """Run `process_scene(scene, config) -> SceneResult` over every scene, bucket by bucket.
 
@@ -342,22 +357,31 @@ def run_sharded(
     merge: also write data.jsonl, the bucket files concatenated in bucket order.
     fast_json: encode records with orjson (jsonl.encode_line_fast); only for process functions whose
         records hold finite numbers only (orjson writes NaN as null).
+    items: "scenes" (each input line decoded into a Scene) or "lines" (the decoded JSON object; each still
+        needs a string "scene_id", which picks its bucket) -- see ITEM_KINDS.
+    merged_name: the merged file's name in output_dir.
     Raises whatever process_scene raises; finished buckets stay finished for the resume.
     """
+    if items not in ITEM_KINDS:
+        raise ValueError(f"items must be one of {ITEM_KINDS}, got {items!r}")
     start = time.perf_counter()
     scenes_path, output_dir = Path(scenes_path), Path(output_dir)
     process = dotted_path(process_scene)
     resolved = resolved_config(scenes_path, process, n_buckets, count_keys, config, fast_json)
+    if items != "scenes":  # older output dirs (scenes only) keep resolving to the same config
+        resolved["items"] = items
     _check_or_save_config(output_dir, resolved)
     split_rejected = split_scenes(scenes_path, output_dir, n_buckets)
     todo = [b for b in range(n_buckets) if not _bucket_done(output_dir, b)]
-    jobs = [_BucketJob(str(output_dir), b, process, config, tuple(count_keys), fast_json) for b in todo]
+    jobs = [
+        _BucketJob(str(output_dir), b, process, config, tuple(count_keys), fast_json, items) for b in todo
+    ]
     _run_jobs(jobs, workers)
     markers = [
         json.loads(_marker(bucket_path(output_dir, b)).read_text(encoding="utf-8")) for b in range(n_buckets)
     ]
     if merge:
-        merge_buckets(output_dir, n_buckets, output_dir / "data.jsonl")
+        merge_buckets(output_dir, n_buckets, output_dir / merged_name)
     scenes, records, counts, rejected, tallies = _aggregate(markers, split_rejected)
     report = RunReport(
         output_dir=str(output_dir),

@@ -1,0 +1,1 @@
+"""The synthetic world: procedural scenes, object catalogue, renderer (docs/SYNTH.md)."""
