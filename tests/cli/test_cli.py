@@ -94,10 +94,56 @@ def test_validate_reports_problems_by_reason(tmp_path):
 def test_demo_runs_end_to_end(tmp_path):
     result = run("demo", "--output", tmp_path / "demo")
     assert result.exit_code == 0, result.output
-    rows = json.loads((tmp_path / "demo" / "demo_report.json").read_text())
-    by_source = {r["source"]: r for r in rows}
+    report = json.loads((tmp_path / "demo" / "demo_report.json").read_text())
+    # The synthetic part: every setting made, rendered and seen; QA generated; a gallery to open.
+    synth = {r["setting"]: r for r in report["synthetic"]}
+    assert set(synth) == {"indoor", "tabletop", "street"}
+    assert all(r["scenes"] > 0 and r["objects_visible"] >= 2 * r["scenes"] for r in synth.values())
+    assert synth["indoor"]["views"] == 2 * synth["indoor"]["scenes"]
+    qa = (tmp_path / "demo" / "qa" / "data.jsonl").read_text().splitlines()
+    tasks = {json.loads(line)["task"] for line in qa}
+    assert len(qa) > 300 and len(tasks) >= 20
+    gallery = tmp_path / "demo" / "gallery"
+    assert (gallery / "index.html").exists() and len(list(gallery.glob("*.png"))) == 24
+    assert "gallery (open in a browser)" in result.output
+    # The fixture datasets: ingested with every check, boxes agree with their 2D boxes, drawn.
+    by_source = {r["source"]: r for r in report["fixtures"]}
     assert set(by_source) == {"kitti", "sunrgbd", "omni3d/KITTI"}
+    rows = list(by_source.values())
     assert all(r["scenes"] > 0 and r["skipped"] == 0 for r in rows)
     assert by_source["kitti"]["iou_mean"] > 0.9
     assert by_source["omni3d/KITTI"]["iou_mean"] > 0.9
     assert len(list((tmp_path / "demo" / "inspect").glob("*__inspect.png"))) == sum(r["scenes"] for r in rows)
+
+
+def test_synth_then_generate_then_gallery(tmp_path):
+    out = tmp_path / "synth"
+    args = (
+        "synth",
+        "--output",
+        out,
+        "--count",
+        "3",
+        "--setting",
+        "street",
+        "--width",
+        "96",
+        "--height",
+        "64",
+    )
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "3 scenes" in result.output
+    assert len((out / "scenes.jsonl").read_text().splitlines()) == 3
+    again = run(*args)  # resumable: everything is done already
+    assert again.exit_code == 0 and "buckets resumed" in again.output
+    bad = run("synth", "--output", tmp_path / "x", "--count", "2", "--setting", "moon")
+    assert bad.exit_code == 2 and "setting must be one of" in bad.output
+    qa = tmp_path / "qa"
+    assert run("generate", "--scenes", out / "scenes.jsonl", "--output", qa).exit_code == 0
+    result = run(
+        "gallery", "--qa", qa / "data.jsonl", "--scenes", out / "scenes.jsonl", "--output", tmp_path / "gallery",
+        "--count", "4",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "gallery").glob("*.png"))) == 4

@@ -51,8 +51,8 @@ class DemoSynth:
     views: int
 
 
-# The synthetic part of the demo: 20 scenes, 28 rendered 640 x 480 views.
-DEMO_SYNTH = (DemoSynth("indoor", 8, 2), DemoSynth("tabletop", 6, 1), DemoSynth("street", 6, 1))
+# The synthetic part of the demo: 28 scenes, 40 rendered 640 x 480 views.
+DEMO_SYNTH = (DemoSynth("indoor", 12, 2), DemoSynth("tabletop", 8, 1), DemoSynth("street", 8, 1))
 GALLERY_SIZE = 24
 
 

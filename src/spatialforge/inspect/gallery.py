@@ -370,7 +370,9 @@ def panel_lines(rec: QARecord) -> list[tuple[str, tuple[int, int, int], str]]:
     if rec.difficulty:
         header += f" | {rec.difficulty}"
     lines = [("", PANEL_HEADER, header), ("Q: ", PANEL_TEXT, rec.question)]
-    lines += [("    ", PANEL_TEXT, f"{c.label}. {c.text}") for c in rec.choices]
+    # Most question texts already list their options (mcq layouts); repeat them only when the text does not.
+    if not all(c.text in rec.question for c in rec.choices):
+        lines += [("    ", PANEL_TEXT, f"{c.label}. {c.text}") for c in rec.choices]
     lines.append(("A: ", PANEL_ANSWER, rec.answer))
     lines.append(("", PANEL_MUTED, f"value: {si_value_text(rec)}"))
     if len(rec.images) > 1:

@@ -36,6 +36,11 @@ from spatialforge.scene.records import UNLOCATED_CATEGORIES_KEY, Object3D, Scene
 # Our choice: 0.1% is ~15x20 px on 640x480, about the smallest box a person (or a VLM at 448 px input) can
 # recognise; SPEC section 2 asks for a minimum projected area but papers give no number.
 MIN_VISIBLE_AREA_FRACTION = 0.001
+# An object counts as visible only if, where the source states its visibility (the fraction of it not hidden by
+# other things: Omni3D's "visibility", the synthetic world's mask ratio), at least this much of it shows. Our
+# choice: below a third, the object is mostly behind something and neither a person nor a model can judge its
+# extent or its facing. Sources without a visibility (None) are not filtered here.
+MIN_VISIBILITY = 0.33
 
 # Image-space left/right order is "clear" when box centres differ by at least this fraction of the image
 # width. Our choice (HiSpatial sec. 7.3 gives no number): 5% (32 px on 640 px) keeps chairs that stand side
@@ -70,6 +75,7 @@ REFUSAL_REASONS = (
     "behind_camera",  # flagged behind the camera, or its centre has z <= 0 in the camera frame
     "no_box2d",  # observation without a valid 2D box
     "below_min_area",  # 2D box smaller than MIN_VISIBLE_AREA_FRACTION of the image
+    "mostly_occluded",  # the source says less than MIN_VISIBILITY of the object is visible in this view
     "unrankable_same_category",  # another object of the category is in view but cannot be ranked
     "ambiguous_no_marker",  # several of the category visible, no clear extreme/ordinal, markers not allowed
     "no_free_marker_colour",  # every marker colour is already used in this question
@@ -142,6 +148,10 @@ def visibility_refusal(
     if fraction < MIN_VISIBLE_AREA_FRACTION:
         return ReferenceRefusal(
             "below_min_area", f"object {obj.object_id} covers {fraction:.5f} of the image"
+        )
+    if obs.visibility is not None and obs.visibility < MIN_VISIBILITY:
+        return ReferenceRefusal(
+            "mostly_occluded", f"object {obj.object_id} is {obs.visibility:.2f} visible in {view.view_id}"
         )
     return None
 

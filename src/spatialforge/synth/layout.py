@@ -28,7 +28,7 @@ import numpy as np
 
 from spatialforge.geometry.boxes import OrientedBox3D
 from spatialforge.geometry.rotations import rot_z
-from spatialforge.synth.assets import PALETTE, CategorySpec, categories, sample_size
+from spatialforge.synth.assets import CATALOGUE, PALETTE, CategorySpec, categories, sample_size
 from spatialforge.synth.footprint import Footprint, contains_point, inside_footprint, inside_rect, overlaps
 
 SYNTH_SETTINGS = ("indoor", "tabletop", "street")
@@ -90,8 +90,11 @@ class _Colours:
         self._per_category: dict[str, set[str]] = {}
 
     def draw(self, category: str) -> str | None:
+        """A colour from the category's allowed ones (CategorySpec.colours: no black screen on a black
+        monitor, no blue apples) that no other object of the category has; None when none is left."""
         taken = self._per_category.setdefault(category, set())
-        free = [name for name, _ in PALETTE if name not in taken]
+        allowed = CATALOGUE[category].colours if category in CATALOGUE else tuple(n for n, _ in PALETTE)
+        free = [name for name in allowed if name not in taken]
         if not free:
             return None
         least = min(self._used[n] for n in free)
