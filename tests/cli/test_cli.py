@@ -141,9 +141,9 @@ def test_synth_then_generate_then_gallery(tmp_path):
     assert bad.exit_code == 2 and "setting must be one of" in bad.output
     qa = tmp_path / "qa"
     assert run("generate", "--scenes", out / "scenes.jsonl", "--output", qa).exit_code == 0
+    gallery = tmp_path / "gallery"
     result = run(
-        "gallery", "--qa", qa / "data.jsonl", "--scenes", out / "scenes.jsonl", "--output", tmp_path / "gallery",
-        "--count", "4",
-    )  # fmt: skip
+        "gallery", "--qa", qa / "data.jsonl", "--scenes", out / "scenes.jsonl", "--output", gallery, "-n", "4"
+    )
     assert result.exit_code == 0, result.output
-    assert len(list((tmp_path / "gallery").glob("*.png"))) == 4
+    assert len(list(gallery.glob("*.png"))) == 4

@@ -1,4 +1,4 @@
-"""`spatialforge synth` (synth.run): sharded like the engine, identical for any number of workers, resumable."""
+"""`spatialforge synth` (synth.run): sharded like the engine, same output for any workers, resumable."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ CONFIG = SynthConfig(setting="tabletop", views=2, width=96, height=72)
 
 def _files(root: Path) -> dict[str, bytes]:
     """Every rendered file and the scene records (asset_root, the absolute output folder, set aside)."""
-    out = {str(p.relative_to(root)): p.read_bytes() for d in ("images", "depth", "masks") for p in (root / d).rglob("*")
-           if p.is_file()}  # fmt: skip
+    rendered = [p for d in ("images", "depth", "masks") for p in (root / d).rglob("*") if p.is_file()]
+    out = {str(p.relative_to(root)): p.read_bytes() for p in rendered}
     lines = []
     for line in (root / SCENES_NAME).read_text().splitlines():
         record = json.loads(line)

@@ -36,10 +36,10 @@ from spatialforge.scene.records import UNLOCATED_CATEGORIES_KEY, Object3D, Scene
 # Our choice: 0.1% is ~15x20 px on 640x480, about the smallest box a person (or a VLM at 448 px input) can
 # recognise; SPEC section 2 asks for a minimum projected area but papers give no number.
 MIN_VISIBLE_AREA_FRACTION = 0.001
-# An object counts as visible only if, where the source states its visibility (the fraction of it not hidden by
-# other things: Omni3D's "visibility", the synthetic world's mask ratio), at least this much of it shows. Our
-# choice: below a third, the object is mostly behind something and neither a person nor a model can judge its
-# extent or its facing. Sources without a visibility (None) are not filtered here.
+# An object counts as visible only if, where the source states its visibility (the fraction of it not hidden
+# by other things: Omni3D's "visibility", the synthetic world's mask ratio), at least this much of it shows.
+# Our choice: below a third, the object is mostly behind something and neither a person nor a model can
+# judge its extent or its facing. Sources without a visibility (None) are not filtered here.
 MIN_VISIBILITY = 0.33
 
 # Image-space left/right order is "clear" when box centres differ by at least this fraction of the image
