@@ -20,6 +20,7 @@ from spatialforge.geometry.gravity import UPRIGHT_FROM_CAM, level_world_from_cam
 from spatialforge.geometry.transforms import RigidTransform
 from spatialforge.qa.references import (
     MARKER_COLOURS,
+    MIN_VISIBILITY,
     Reference,
     ReferenceRefusal,
     choose_reference,
@@ -163,6 +164,24 @@ def test_visibility_refusals() -> None:
     assert _refusal(scene, "n") == "no_box2d"
     assert _refusal(scene, "t") == "below_min_area"
     assert _refusal(scene, "x") == "not_visible"
+
+
+def test_mostly_occluded_objects_are_not_asked_about() -> None:
+    """A source that states visibility (Omni3D, the synthetic world) below MIN_VISIBILITY = 0.33: refused;
+    at or above it, or unstated (None), the object is visible."""
+    import dataclasses
+
+    def with_visibility(obj: Object3D, visibility: float | None) -> Object3D:
+        obs = dataclasses.replace(obj.observations[0], visibility=visibility)
+        return dataclasses.replace(obj, observations=(obs,))
+
+    hidden = with_visibility(_obj("h", "lamp", (-1.0, 0.0, 4.0)), 0.2)
+    edge = with_visibility(_obj("e", "vase", (1.0, 0.0, 4.0)), MIN_VISIBILITY)
+    unstated = _obj("u", "cup", (0.0, 0.0, 3.0))
+    scene = _scene(hidden, edge, unstated)
+    assert _refusal(scene, "h") == "mostly_occluded"
+    assert _texts(scene, "e") == ["the vase"] and _texts(scene, "u") == ["the cup"]
+    assert [o.object_id for o in visible_objects(scene, scene.views[0])] == ["e", "u"]
 
 
 def test_unrankable_same_category_blocks_text_but_not_markers() -> None:

@@ -10,8 +10,10 @@ Settings (SYNTH_SETTINGS):
 Physical plausibility: every object stands on the floor / ground (z = 0) or on the top face of a support,
 footprints (synth.footprint) of objects on the same surface keep a clearance, so no two boxes interpenetrate;
 objects stay inside the room or their street zone. Headings are drawn from three modes so that facing same /
-opposite / perpendicular all occur: backed against a wall and facing into the room, on the room's grid
-(multiples of 90 degrees, +-3), or free (uniform). Colours: no two objects of one category share a colour,
+opposite / perpendicular all occur: backed against a wall and facing into the room (85 % of the categories
+whose CategorySpec.yaw_hint is "back_to_wall": shelves, cabinets, sofas, beds; 30 % of the rest), pulled up
+to a table or desk and facing it (70 % of "faces_table": chairs), on the room's grid (multiples of 90 degrees,
++-3), or free (uniform). Colours: no two objects of one category share a colour,
 so "the red chair" always names one object. A placement that finds no room after its tries is dropped and
 counted (Layout.rejected).
 """
@@ -34,8 +36,6 @@ from spatialforge.synth.footprint import Footprint, contains_point, inside_footp
 SYNTH_SETTINGS = ("indoor", "tabletop", "street")
 CLEARANCE_M = 0.05  # between footprints on one surface
 TRIES_PER_OBJECT = 40
-# Furniture that usually stands with its back to a wall (a bookshelf facing the wall is no bookshelf).
-AGAINST_THE_WALL = frozenset({"bookshelf", "cabinet", "dresser", "nightstand", "bed", "sofa", "tv"})
 INDOOR_TOP_THINGS = ("book", "vase", "laptop", "bowl", "box", "bottle", "mug")
 
 
@@ -112,6 +112,26 @@ def _heading(rng: random.Random) -> float:
     return rng.uniform(-math.pi, math.pi)
 
 
+def _facing_a_table(layout: Layout, size: np.ndarray, rng: random.Random) -> tuple[np.ndarray, float] | None:
+    """A spot beside one of the room's tables or desks, turned to face it (a chair pulled up to a table):
+    on one of its four sides, 5-25 cm out, the chair's +x pointing at the table. None without a table."""
+    tables = [p for p in layout.placements if p.support is None and p.category in ("table", "desk")]
+    if not tables:
+        return None
+    table = rng.choice(tables).footprint()
+    ax, ay = table.axes()
+    side = rng.randrange(4)
+    out_dir = (ax, ay, -ax, -ay)[side]  # (2,) world xy: from the table's centre out through that side
+    along = np.array([-out_dir[1], out_dir[0]])
+    half_out = table.half_extent[side % 2]
+    half_along = table.half_extent[1 - side % 2]
+    offset = half_out + size[0] / 2 + rng.uniform(0.05, 0.25)
+    slide = rng.uniform(-0.6, 0.6) * max(half_along - size[1] / 2, 0.0)
+    center_xy = np.asarray(table.center_xy) + offset * out_dir + slide * along
+    facing = math.atan2(-out_dir[1], -out_dir[0]) + math.radians(rng.uniform(-8.0, 8.0))
+    return center_xy, facing
+
+
 def _place_on_floor_in_room(
     layout: Layout, spec: CategorySpec, size: np.ndarray, rng: random.Random, colour: str
 ) -> Placement | None:
@@ -119,7 +139,12 @@ def _place_on_floor_in_room(
     half_w, half_d = layout.room_m[0] / 2, layout.room_m[1] / 2
     others = layout.floor_footprints()
     for _ in range(TRIES_PER_OBJECT):
-        if rng.random() < (0.85 if spec.name in AGAINST_THE_WALL else 0.3):
+        if spec.yaw_hint == "faces_table" and rng.random() < 0.7:
+            at_table = _facing_a_table(layout, size, rng)
+            if at_table is None:
+                continue
+            center_xy, yaw = at_table
+        elif rng.random() < (0.85 if spec.yaw_hint == "back_to_wall" else 0.3):
             # Backed against a wall, facing into the room: wall k's inward normal.
             k = rng.randrange(4)
             inward = (math.pi / 2 * k) % (2 * math.pi)  # 0: +x (west wall), pi/2: +y, pi: -x, 3pi/2: -y
@@ -234,10 +259,13 @@ def indoor_layout(rng: random.Random) -> Layout:
     ]
     colours = _Colours(rng)
     per_category: Counter[str] = Counter()
-    for _ in range(rng.randint(6, 10)):
-        spec = rng.choice(floor)
+    drawn = [rng.choice(floor) for _ in range(rng.randint(6, 10))]
+    # Supports first, so chairs find their tables and tops get things; otherwise in the drawn order.
+    drawn.sort(key=lambda s: not s.supports)
+    for spec in drawn:
         if per_category[spec.name] >= 3:  # a room of four beds is not a room
-            spec = rng.choice(floor)
+            layout.rejected["category_full"] += 1
+            continue
         colour = colours.draw(spec.name)
         if colour is None:
             layout.rejected["no_distinct_colour"] += 1
