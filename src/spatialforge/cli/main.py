@@ -397,6 +397,11 @@ def synth(
     seed: int = typer.Option(
         0, "--seed", help="Global seed; with the setting and scene index it keys a scene."
     ),
+    renderer: str = typer.Option(
+        "numpy",
+        "--renderer",
+        help="numpy (default, no system GL) or gl (EGL: pip install 'spatialforge[render]').",
+    ),
     workers: int = typer.Option(
         1, "--workers", "-w", help="Processes (the output is identical for any number)."
     ),
@@ -409,10 +414,12 @@ def synth(
     from spatialforge.synth.world import SynthConfig
 
     try:
-        config = SynthConfig(setting=setting, views=views, width=width, height=height, seed=seed)
+        config = SynthConfig(
+            setting=setting, views=views, width=width, height=height, seed=seed, renderer=renderer
+        )
         with console.status(f"making {count} {setting} scenes"):
             report = run_synth(output, count, config, workers=workers, n_buckets=buckets)
-    except (ConfigMismatchError, ValueError, OSError) as e:
+    except (ConfigMismatchError, ValueError, OSError, RuntimeError) as e:
         _fail(e)
     table = Table("reason", "count", title="placements and views not made")
     for reason, n in report.rejected.items():

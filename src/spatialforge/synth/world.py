@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -35,12 +36,14 @@ from spatialforge.geometry.boxes import project_box_to_2d
 from spatialforge.geometry.boxes2d import Box2D
 from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.geometry.rotations import rot_z
+from spatialforge.geometry.transforms import RigidTransform
 from spatialforge.scene.records import AssetRef, Gravity, Object3D, ObjectObservation, Scene, View
 from spatialforge.sources.fronts import has_semantic_front
+from spatialforge.synth import raster
 from spatialforge.synth.assets import CATALOGUE, PALETTE, build_mesh
 from spatialforge.synth.cameras import RIGS, pinhole_from_hfov, world_from_cam_pose
 from spatialforge.synth.layout import SYNTH_SETTINGS, Layout, make_layout
-from spatialforge.synth.raster import RenderedView, RenderMesh, render_view
+from spatialforge.synth.raster import RenderedView, RenderMesh
 from spatialforge.synth.stuff import stuff_for
 from spatialforge.synth.views import camera_poses
 
@@ -48,6 +51,18 @@ SYNTH_FORMAT = 1  # bump when the same (config, index) would give a different sc
 MIN_VISIBLE_PIXELS = 20
 SYNTH_LICENSE = "CC0-1.0"
 _PALETTE_RGB = dict(PALETTE)
+RENDERERS = ("numpy", "gl")  # synth.raster (default, no system GL) and synth.gl (EGL, `spatialforge[render]`)
+
+
+def renderer(name: str) -> Callable[..., RenderedView]:
+    """The render_view function of a backend (both share one signature and contract)."""
+    if name == "numpy":
+        return raster.render_view
+    if name == "gl":
+        from spatialforge.synth import gl
+
+        return gl.render_view
+    raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {name!r}")
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,11 @@ class SynthConfig:
     height: int = 480
     seed: int = 0
     hfov_deg: float | None = None
+    renderer: str = "numpy"
 
     def __post_init__(self) -> None:
+        if self.renderer not in RENDERERS:
+            raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {self.renderer!r}")
         if self.setting not in SYNTH_SETTINGS:
             raise ValueError(f"setting must be one of {', '.join(SYNTH_SETTINGS)}, got {self.setting!r}")
         if self.views < 1:
@@ -95,16 +113,20 @@ def object_meshes(layout: Layout) -> list[RenderMesh]:
     return out
 
 
-def _alone_pixels(mesh: RenderMesh, camera: PinholeCamera, cam_from_world, padded: bool) -> tuple[int, int]:
+def _alone_pixels(
+    render: Callable[..., RenderedView],
+    mesh: RenderMesh,
+    camera: PinholeCamera,
+    cam_from_world: RigidTransform,
+    padded: bool,
+) -> tuple[int, int]:
     """(pixels inside the image, pixels on the padded canvas) of the object rendered alone."""
     if not padded:
-        inside = int(
-            (render_view([mesh], camera, cam_from_world, shade=False).instance == mesh.instance_id).sum()
-        )
+        inside = int((render([mesh], camera, cam_from_world, shade=False).instance == mesh.instance_id).sum())
         return inside, inside
     w, h = camera.width, camera.height
     big = PinholeCamera(camera.fx, camera.fy, camera.cx + w, camera.cy + h, 3 * w, 3 * h)
-    ids = render_view([mesh], big, cam_from_world, shade=False).instance == mesh.instance_id  # (3H, 3W)
+    ids = render([mesh], big, cam_from_world, shade=False).instance == mesh.instance_id  # (3H, 3W)
     return int(ids[h : 2 * h, w : 2 * w].sum()), int(ids.sum())
 
 
@@ -114,7 +136,8 @@ def observe(
     meshes: list[RenderMesh],
     layout: Layout,
     camera: PinholeCamera,
-    cam_from_world,
+    cam_from_world: RigidTransform,
+    render: Callable[..., RenderedView] = raster.render_view,
 ) -> dict[int, ObjectObservation]:
     """Observations (by instance id) of the objects visible in one rendered view (module docstring)."""
     out: dict[int, ObjectObservation] = {}
@@ -135,7 +158,7 @@ def observe(
             projected.x_min >= -0.5 and projected.y_min >= -0.5
             and projected.x_max <= camera.width - 0.5 and projected.y_max <= camera.height - 0.5
         )  # fmt: skip
-        inside, full = _alone_pixels(mesh, camera, cam_from_world, padded)
+        inside, full = _alone_pixels(render, mesh, camera, cam_from_world, padded)
         visibility = min(1.0, visible / inside) if inside else 1.0
         truncation = 1.0 - inside / full if full else 0.0
         out[k] = ObjectObservation(
@@ -162,6 +185,7 @@ def synthesize_scene(index: int, config: SynthConfig, asset_root: str = ".") -> 
     stuff = stuff_for(layout, rng)
     scene_meshes = [RenderMesh(stuff.vertices, stuff.faces, stuff.face_colours, 0), *meshes]
     stem = scene_stem(config, index)
+    render = renderer(config.renderer)
     views, frames = [], []
     observations: dict[int, list[ObjectObservation]] = {m.instance_id: [] for m in meshes}
     # One camera (lens) per trajectory, as one device records it.
@@ -173,9 +197,9 @@ def synthesize_scene(index: int, config: SynthConfig, asset_root: str = ".") -> 
             pose.position_m, pose.yaw_rad, pose.pitch_rad, pose.roll_rad, view_id
         )
         cam_from_world = world_from_cam.inverse()
-        frame = render_view(scene_meshes, camera, cam_from_world)
+        frame = render(scene_meshes, camera, cam_from_world)
         frames.append(frame)
-        for k, obs in observe(view_id, frame, meshes, layout, camera, cam_from_world).items():
+        for k, obs in observe(view_id, frame, meshes, layout, camera, cam_from_world, render).items():
             observations[k].append(obs)
         views.append(
             View(
