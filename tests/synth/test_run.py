@@ -80,3 +80,17 @@ def test_bad_arguments_are_clear_errors(tmp_path):
         SynthConfig(setting="moon")
     with pytest.raises(ValueError, match="views"):
         SynthConfig(views=0)
+
+
+def test_the_demo_path_never_imports_torch():
+    """The first README command must stay light: synthesis, rendering, QA generation and the gallery."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import spatialforge.demo.run, spatialforge.synth.run, spatialforge.synth.world, spatialforge.synth.gl\n"
+        "import spatialforge.engine.generate, spatialforge.inspect.gallery, spatialforge.cli.main\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
