@@ -5,7 +5,8 @@ renderer, the per-object alone renders for visibility and truncation, PNG / .npy
 the bucket merge and the report) for each setting at the default resolution (640 x 480), one worker, and
 reports the median of --repeats runs, plus an in-process breakdown of where one scene's time goes. Usage:
 
-    python benchmarks/synth_throughput.py --scenes 40 --repeats 3 --out benchmarks/results/synth_throughput.json
+    python benchmarks/synth_throughput.py --scenes 40 --repeats 3 \
+        --out benchmarks/results/synth_throughput.json
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def breakdown(setting: str, views: int, width: int, height: int, n: int, tmp: Pa
         synth = synthesize_scene(i, config, asset_root=str(tmp))  # layout + meshes + render + observe
         t3 = time.perf_counter()
         for view in synth.scene.views:  # one shaded render of the whole scene, as synthesize_scene does
-            render_view([RenderMesh(stuff.vertices, stuff.faces, stuff.face_colours, 0), *meshes], view.camera,
-                        view.cam_from_world())  # fmt: skip
+            scene_meshes = [RenderMesh(stuff.vertices, stuff.faces, stuff.face_colours, 0), *meshes]
+            render_view(scene_meshes, view.camera, view.cam_from_world())
         t4 = time.perf_counter()
         write_scene_assets(synth, tmp)
         t5 = time.perf_counter()
@@ -121,7 +122,9 @@ def main() -> None:
                     "scenes_per_second": round(args.scenes / seconds, 2),
                     "frames_per_second": round(frames / seconds, 2),
                     "peak_rss_mib": round(max(k for _, k in runs) / 1024, 1),
-                    "ms_per_scene_breakdown": breakdown(setting, views, args.width, args.height, 10, tmp / "b"),
+                    "ms_per_scene_breakdown": breakdown(
+                        setting, views, args.width, args.height, 10, tmp / "b"
+                    ),
                 }
             )
             print(json.dumps(rows[-1]), flush=True)

@@ -89,7 +89,7 @@ def test_the_demo_path_never_imports_torch():
 
     code = (
         "import sys\n"
-        "import spatialforge.demo.run, spatialforge.synth.run, spatialforge.synth.world, spatialforge.synth.gl\n"
+        "import spatialforge.demo.run, spatialforge.synth.run, spatialforge.synth.gl\n"
         "import spatialforge.engine.generate, spatialforge.inspect.gallery, spatialforge.cli.main\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )

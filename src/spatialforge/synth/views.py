@@ -91,9 +91,10 @@ def _indoor_views(layout: Layout, rig: Rig, n_views: int, rng: random.Random) ->
     poses = [start]
     for _ in range(n_views - 1):
         last = poses[-1]
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
             side = rng.choice((-1.0, 1.0))
-            step = rng.uniform(0.3, 0.6)
+            # Shorter steps once the usual ones keep hitting furniture (a camera boxed in a corner).
+            step = rng.uniform(0.3, 0.6) if attempt < TRIES // 2 else rng.uniform(0.15, 0.3)
             # Sideways (perpendicular to the heading) with a little forward/backward drift.
             heading = np.array([math.cos(last.yaw_rad), math.sin(last.yaw_rad)])
             lateral = np.array([-heading[1], heading[0]]) * side
