@@ -23,12 +23,13 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from cli_child import run_cli_measured
 
 from spatialforge.demo.box_scenes import random_box_scenes
 from spatialforge.engine.generate import GenerateConfig, build_plan
@@ -39,39 +40,14 @@ from spatialforge.tasks.banks import load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.render import Renderer
 
-# Runs the CLI in a fresh interpreter and writes its own peak RSS (KiB) to argv[1]: VmHWM, the high-water mark
-# of the interpreter's own address space. getrusage's ru_maxrss cannot be used, not even RUSAGE_SELF in the
-# child: Linux carries the forked parent's high-water mark across exec into it.
-_CHILD = """
-import re, sys
-from spatialforge.cli.main import app
-out = sys.argv[1]
-sys.argv = ["spatialforge", *sys.argv[2:]]
-try:
-    app()
-except SystemExit as e:
-    if e.code:
-        raise
-finally:
-    status = open("/proc/self/status").read()
-    open(out, "w").write(re.search(r"VmHWM:\\s*(\\d+) kB", status).group(1))
-"""
-
 
 def run_cli(scenes: Path, out: Path, workers: int, tasks: str, profile: str) -> tuple[float, int, int]:
     """(seconds, QA records, peak RSS in KiB) of one `spatialforge generate` in a fresh interpreter."""
-    rss_file = out.with_suffix(".rss")
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", _CHILD, str(rss_file), "generate",
-         "--scenes", str(scenes), "--output", str(out), "--workers", str(workers),
-         "--format-profile", profile, *(["--tasks", tasks] if tasks else [])],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
+    args = ["generate", "--scenes", str(scenes), "--output", str(out), "--workers", str(workers),
+            "--format-profile", profile, *(["--tasks", tasks] if tasks else [])]  # fmt: skip
+    seconds, rss_kib = run_cli_measured(args, out.with_suffix(".rss"))
     report = json.loads((out / "report.json").read_text())
-    return seconds, report["records"], int(rss_file.read_text())
+    return seconds, report["records"], rss_kib
 
 
 def breakdown(scenes_path: Path, limit: int, tasks: tuple[str, ...], profile: str) -> dict[str, float]:

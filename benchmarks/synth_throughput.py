@@ -17,12 +17,13 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from cli_child import run_cli_measured
 
 from spatialforge.synth.layout import make_layout
 from spatialforge.synth.raster import RenderMesh, render_view
@@ -30,35 +31,12 @@ from spatialforge.synth.stuff import stuff_for
 from spatialforge.synth.views import camera_poses
 from spatialforge.synth.world import SynthConfig, object_meshes, synthesize_scene, write_scene_assets
 
-# The CLI in a fresh interpreter; writes its own peak RSS (VmHWM, KiB) to argv[1] (see generate_throughput.py
-# for why not ru_maxrss).
-_CHILD = """
-import re, sys
-from spatialforge.cli.main import app
-out = sys.argv[1]
-sys.argv = ["spatialforge", *sys.argv[2:]]
-try:
-    app()
-except SystemExit as e:
-    if e.code:
-        raise
-finally:
-    status = open("/proc/self/status").read()
-    open(out, "w").write(re.search(r"VmHWM:\\s*(\\d+) kB", status).group(1))
-"""
-
 
 def run_cli(out: Path, scenes: int, setting: str, views: int, width: int, height: int) -> tuple[float, int]:
     """(seconds, peak RSS KiB) of one `spatialforge synth` run in a fresh interpreter."""
-    rss_file = out.with_suffix(".rss")
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", _CHILD, str(rss_file), "synth", "--output", str(out), "--count", str(scenes),
-         "--setting", setting, "--views", str(views), "--width", str(width), "--height", str(height)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return time.perf_counter() - start, int(rss_file.read_text())
+    args = ["synth", "--output", str(out), "--count", str(scenes), "--setting", setting,
+            "--views", str(views), "--width", str(width), "--height", str(height)]  # fmt: skip
+    return run_cli_measured(args, out.with_suffix(".rss"))
 
 
 def breakdown(setting: str, views: int, width: int, height: int, n: int, tmp: Path) -> dict[str, float]:

@@ -40,10 +40,8 @@ from spatialforge.synth.raster import (
     RenderedView,
     RenderMesh,
     SceneTriangles,
-    compose_view,
+    render_with,
     transform_points_elementwise,
-    validate_meshes,
-    validate_view_args,
 )
 
 INSTALL_HINT = 'pip install "spatialforge[render]"'
@@ -192,18 +190,14 @@ def render_view(
     """Same contract as spatialforge.synth.raster.render_view, rasterised by OpenGL (EGL, headless).
 
     RuntimeError when moderngl is missing or no EGL context can be created."""
-    scene = validate_meshes(meshes)
-    background, light = validate_view_args(
-        camera, cam_from_world, near_m, background_rgb, light_dir_world, ambient
-    )
-    face, depth = rasterize_scene(scene, camera, cam_from_world, near_m)
-    return compose_view(
-        scene,
-        face,
-        depth,
-        shade=shade,
-        background=background,
-        camera_centre_world=cam_from_world.inverse().translation,
-        light_dir_world=light,
-        ambient=float(ambient),
+    return render_with(
+        rasterize_scene,
+        meshes,
+        camera,
+        cam_from_world,
+        near_m,
+        shade,
+        background_rgb,
+        light_dir_world,
+        ambient,
     )

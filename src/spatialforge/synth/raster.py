@@ -27,7 +27,7 @@ Pipeline (all steps vectorised over triangles, then over rows, then over pixels)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -506,11 +506,39 @@ def render_view(
     light_dir_world: direction the light travels (normalised here). ambient: the light a face turned away
     from the light still gets.
     """
+    return render_with(
+        rasterize_scene,
+        meshes,
+        camera,
+        cam_from_world,
+        near_m,
+        shade,
+        background_rgb,
+        light_dir_world,
+        ambient,
+    )
+
+
+def render_with(
+    rasterize: Callable[
+        [SceneTriangles, PinholeCamera, RigidTransform, float], tuple[np.ndarray, np.ndarray]
+    ],
+    meshes: Sequence[RenderMesh],
+    camera: PinholeCamera,
+    cam_from_world: RigidTransform,
+    near_m: float,
+    shade: bool,
+    background_rgb: Sequence[float],
+    light_dir_world: Sequence[float],
+    ambient: float,
+) -> RenderedView:
+    """render_view with a given rasterisation step (this module's, or OpenGL's in synth.gl): validation,
+    shading and composition are shared, so both backends colour and label pixels the same way."""
     scene = validate_meshes(meshes)
     background, light = validate_view_args(
         camera, cam_from_world, near_m, background_rgb, light_dir_world, ambient
     )
-    face, depth = rasterize_scene(scene, camera, cam_from_world, near_m)
+    face, depth = rasterize(scene, camera, cam_from_world, near_m)
     return compose_view(
         scene,
         face,
