@@ -94,3 +94,17 @@ def test_the_demo_path_never_imports_torch():
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_plan_line_without_an_index_is_a_counted_skip(tmp_path):
+    from spatialforge.synth.run import SynthJob, synth_item
+
+    job = SynthJob(CONFIG, str(tmp_path))
+    for bad in (
+        {"scene_id": "synth_tabletop/000001"},
+        {"scene_id": "x", "index": -3},
+        {"scene_id": "x", "index": "7"},
+    ):
+        result = synth_item(bad, job)
+        assert result.records == () and dict(result.rejected) == {"plan_line_without_index": 1}
+    assert not any(tmp_path.iterdir())  # nothing written for a bad line
