@@ -77,6 +77,23 @@ def test_relative_direction_within_margin():
         assert fact.answer.value == ("in_front" if ids(fact) == ("0", "1") else "behind")
 
 
+def test_relative_direction_does_not_ask_left_or_front_of_a_support():
+    """A vase standing on the table (bottom at the table's top, centre over it) is "on" the table: only
+    above / below is asked for the pair; the lamp beside the table is asked on every axis."""
+    table = Obj("0", "table", (0.5, 5.0, -0.9), (1.6, 0.8, 0.8))  # world z from -1.3 (floor) to -0.5 (top)
+    vase = Obj("1", "vase", (0.2, 5.1, -0.35), (0.3, 0.3, 0.3))  # bottom at -0.5: on the top, 0.3 m left
+    lamp = Obj("2", "lamp", (-1.5, 5.0, -0.6), (0.4, 0.4, 1.4))  # on the floor, 2 m left of the table
+    scene = make_scene([table, vase, lamp])
+    pair_variants, refused = set(), 0
+    for seed in range(24):
+        items = candidates(scene, "relative_direction", seed)
+        refused += rejections(items).count("rests_on_other")
+        pair_variants |= {f.variant for f in facts(items) if set(ids(f)) == {"0", "1"}}
+    assert pair_variants == {"above_below"} and refused > 0
+    assert find(scene, "relative_direction", "above_below", "1", "0").answer.value == "above"
+    assert find(scene, "relative_direction", "left_right", "2", "0").answer.value == "left"
+
+
 # Camera pitched down 20 deg (c = cos 20 = 0.93969, s = sin 20 = 0.34202). A (world (-0.5, 6, -0.9)) stands
 # 0.3 m LOWER than B (world (0.5, 2, -0.6)), but A is far and B near, so in the raw camera frame
 # y_cam = -s * y_w - c * z_w: A -2.0521 + 0.8457 = -1.2064, B -0.6840 + 0.5638 = -0.1202: A looks "above".
@@ -435,3 +452,20 @@ def test_object_centric_relation_diagonal_gap_and_no_front():
     scene = make_scene([CENTRIC[0], Obj("5", "plant", (1.5, 2.5, -0.8), (0.5, 0.5, 1.0))])
     seen = {candidates(scene, "object_centric_relation", seed)[0] for seed in range(10)}
     assert seen == {"within_margin", "no_front"}  # chair as reference: gap; plant as reference: no front
+
+
+def test_rests_on_needs_contact_and_footing():
+    from spatialforge.geometry.boxes import OrientedBox3D
+    from spatialforge.scene.records import Object3D
+    from spatialforge.tasks.level2 import SUPPORT_GAP_M, rests_on
+
+    def obj(center, size):
+        return Object3D("x", "x", "x", OrientedBox3D(np.array(center), np.eye(3), np.array(size)), False)
+
+    up = np.array([0.0, 0.0, 1.0])
+    table = obj((0.0, 0.0, 0.4), (1.0, 0.6, 0.8))  # top at z = 0.8, x in [-0.5, 0.5]
+    assert rests_on(obj((0.3, 0.1, 0.9), (0.2, 0.2, 0.2)), table, up)  # bottom at 0.8, over the top
+    assert not rests_on(table, obj((0.3, 0.1, 0.9), (0.2, 0.2, 0.2)), up)  # the converse is not
+    gap = SUPPORT_GAP_M + 0.01
+    assert not rests_on(obj((0.3, 0.1, 0.9 + gap), (0.2, 0.2, 0.2)), table, up)  # hovering above it
+    assert not rests_on(obj((0.7, 0.1, 0.9), (0.2, 0.2, 0.2)), table, up)  # centre beyond the table's edge

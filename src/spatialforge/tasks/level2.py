@@ -16,6 +16,8 @@ import random
 from collections.abc import Iterator
 from itertools import permutations
 
+import numpy as np
+
 from spatialforge.geometry.relations import (
     ABOVE,
     BIGGER,
@@ -36,6 +38,7 @@ from spatialforge.geometry.relations import (
     facing_towards_centres,
     object_centric_between,
 )
+from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import register
 from spatialforge.tasks.sampling import combos, with_variants
@@ -60,6 +63,32 @@ MIN_SEPARATION_M = POSITION_MARGIN_M
 
 def _reason(j: Judgement) -> str:
     return j.reason or "within_margin"
+
+
+RESTS_ON_OTHER = "rests_on_other"
+# One object standing on the other (a phone on a table, a monitor on a desk) is "on" it. Whether it is left
+# of or in front of its support by centres is well defined but not how anyone speaks of the pair, so those
+# axes are not asked (above / below is: the phone is above the table). Resting: A's bottom within this gap of
+# B's top along gravity (metres), and A's centre over B's footprint.
+SUPPORT_GAP_M = 0.03
+
+
+def rests_on(a: Object3D, b: Object3D, up_world: np.ndarray) -> bool:
+    """Whether box a stands on box b: a's lowest corner within SUPPORT_GAP_M of b's highest (along the unit
+    up_world (3,), world frame) and a's centre, moved along up to b's centre height, inside b's box."""
+    a_heights = a.box.corners() @ up_world  # (8,) m along up
+    b_heights = b.box.corners() @ up_world
+    if abs(float(a_heights.min() - b_heights.max())) > SUPPORT_GAP_M:
+        return False
+    lift = float((b.box.center - a.box.center) @ up_world)  # m
+    return bool(b.box.contains((a.box.center + lift * up_world)[None, :])[0])
+
+
+def _one_rests_on_the_other(ctx: ViewContext, a: Object3D, b: Object3D) -> bool:
+    if ctx.scene.gravity is None:
+        return False
+    up = -np.asarray(ctx.scene.gravity.down_world, dtype=float)  # (3,) unit, world
+    return rests_on(a, b, up) or rests_on(b, a, up)
 
 
 # ---------------------------------------------------------------- relative direction (qualitative)
@@ -92,7 +121,8 @@ DIRECTION_AXES = {
     formats=("free", "mcq", "tf"),
     metric="accuracy",
     variants=tuple(DIRECTION_AXES),
-    definition="Whether A is left/right of, above/below, or in front of/behind B (centres, 0.1 m margin).",
+    definition="Whether A is left/right of, above/below, or in front of/behind B (centres, 0.1 m margin); "
+    "left/right and front/behind are not asked when one stands on the other.",
 )
 def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for (a, b), variant in with_variants(ctx.visible, 2, tuple(DIRECTION_AXES), rng):
@@ -101,6 +131,9 @@ def relative_direction(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | 
         j = direction_between(relation, centre_a, centre_b, frame=ctx.judge_frame)
         if j.truth is Truth.AMBIGUOUS:
             yield _reason(j)
+            continue
+        if variant != "above_below" and _one_rests_on_the_other(ctx, a, b):
+            yield RESTS_ON_OTHER
             continue
         value = if_true if j.truth is Truth.TRUE else if_false
         axis = "xyz"[relation.axis]
