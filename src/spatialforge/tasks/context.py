@@ -61,6 +61,11 @@ class ViewContext:
         else:
             judge_from_cam = np.eye(3)
         self.judge_from_cam = judge_from_cam  # (3, 3) rotation, same origin
+        # (3,) unit world up (None without gravity); each object's (bottom, top) along it, filled on demand.
+        self.up_world = (
+            -np.asarray(scene.gravity.down_world, dtype=float) if scene.gravity is not None else None
+        )
+        self._vertical: dict[str, tuple[float, float]] = {}
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
         self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
         # object_id -> (3,) box centre, metres, in cam / in the judging frame, and (3,) unit front in the
@@ -127,6 +132,19 @@ class ViewContext:
             return open_depth(self.scene, self.view)
         except RecordError as e:
             return POINT_MAP_UNSUPPORTED if e.reason == POINT_MAP_UNSUPPORTED else f"depth_{e.reason}"
+
+    def vertical_extent(self, obj: Object3D) -> tuple[float, float] | None:
+        """(bottom, top) of obj's box along world up, metres (None without gravity); computed once per object:
+        centre . up -+ sum_i |axis_i . up| * size_i / 2, the box's support along up."""
+        if self.up_world is None:
+            return None
+        cached = self._vertical.get(obj.object_id)
+        if cached is None:
+            box = obj.box
+            centre = float(box.center @ self.up_world)
+            half = float(np.abs(box.rotation.T @ self.up_world) @ box.size) / 2  # m
+            cached = self._vertical[obj.object_id] = (centre - half, centre + half)
+        return cached
 
     def visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:
         """Why obj is not visible in this view (qa.references.visibility_refusal), None if it is."""

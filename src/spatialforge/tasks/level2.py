@@ -73,22 +73,29 @@ RESTS_ON_OTHER = "rests_on_other"
 SUPPORT_GAP_M = 0.03
 
 
-def rests_on(a: Object3D, b: Object3D, up_world: np.ndarray) -> bool:
-    """Whether box a stands on box b: a's lowest corner within SUPPORT_GAP_M of b's highest (along the unit
-    up_world (3,), world frame) and a's centre, moved along up to b's centre height, inside b's box."""
-    a_heights = a.box.corners() @ up_world  # (8,) m along up
-    b_heights = b.box.corners() @ up_world
-    if abs(float(a_heights.min() - b_heights.max())) > SUPPORT_GAP_M:
-        return False
+def _over(a: Object3D, b: Object3D, up_world: np.ndarray) -> bool:
+    """Whether a's centre, moved along up_world to b's centre height, lies inside b's box."""
     lift = float((b.box.center - a.box.center) @ up_world)  # m
     return bool(b.box.contains((a.box.center + lift * up_world)[None, :])[0])
 
 
+def rests_on(a: Object3D, b: Object3D, up_world: np.ndarray) -> bool:
+    """Whether box a stands on box b: a's lowest corner within SUPPORT_GAP_M of b's highest (along the unit
+    up_world (3,), world frame) and a's centre over b's box."""
+    a_heights = a.box.corners() @ up_world  # (8,) m along up
+    b_heights = b.box.corners() @ up_world
+    return abs(float(a_heights.min() - b_heights.max())) <= SUPPORT_GAP_M and _over(a, b, up_world)
+
+
 def _one_rests_on_the_other(ctx: ViewContext, a: Object3D, b: Object3D) -> bool:
-    if ctx.scene.gravity is None:
+    """rests_on either way, with the boxes' vertical extents read from the view's cache (the common case, no
+    contact, costs two lookups and a comparison)."""
+    ea, eb = ctx.vertical_extent(a), ctx.vertical_extent(b)
+    if ea is None or eb is None or ctx.up_world is None:
         return False
-    up = -np.asarray(ctx.scene.gravity.down_world, dtype=float)  # (3,) unit, world
-    return rests_on(a, b, up) or rests_on(b, a, up)
+    if abs(ea[0] - eb[1]) <= SUPPORT_GAP_M and _over(a, b, ctx.up_world):
+        return True
+    return abs(eb[0] - ea[1]) <= SUPPORT_GAP_M and _over(b, a, ctx.up_world)
 
 
 # ---------------------------------------------------------------- relative direction (qualitative)
