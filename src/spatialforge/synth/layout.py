@@ -84,8 +84,9 @@ def _by_name(setting: str) -> dict[str, CategorySpec]:
 class _Colours:
     """Body colours: no two objects of a category share one; prefer colours the scene has not used yet."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, rejected: Counter[str]) -> None:
         self._rng = rng
+        self._rejected = rejected  # the layout's counter: a category out of colours is counted there
         self._used: Counter[str] = Counter()
         self._per_category: dict[str, set[str]] = {}
 
@@ -96,6 +97,7 @@ class _Colours:
         allowed = CATALOGUE[category].colours if category in CATALOGUE else tuple(n for n, _ in PALETTE)
         free = [name for name in allowed if name not in taken]
         if not free:
+            self._rejected["no_distinct_colour"] += 1
             return None
         least = min(self._used[n] for n in free)
         name = self._rng.choice([n for n in free if self._used[n] == least])
@@ -239,7 +241,6 @@ def _fill_supports(
             spec = rng.choice(surface_specs)
             colour = colours.draw(spec.name)
             if colour is None:
-                layout.rejected["no_distinct_colour"] += 1
                 continue
             _add(
                 layout,
@@ -257,7 +258,7 @@ def indoor_layout(rng: random.Random) -> Layout:
     surface = [s for s in specs if s.placement == "surface"] + [
         tabletop[n] for n in INDOOR_TOP_THINGS if n in tabletop
     ]
-    colours = _Colours(rng)
+    colours = _Colours(rng, layout.rejected)
     per_category: Counter[str] = Counter()
     drawn = [rng.choice(floor) for _ in range(rng.randint(6, 10))]
     # Supports first, so chairs find their tables and tops get things; otherwise in the drawn order.
@@ -268,7 +269,6 @@ def indoor_layout(rng: random.Random) -> Layout:
             continue
         colour = colours.draw(spec.name)
         if colour is None:
-            layout.rejected["no_distinct_colour"] += 1
             continue
         if _add(
             layout,
@@ -288,7 +288,7 @@ def tabletop_layout(rng: random.Random) -> Layout:
         raise ValueError("the tabletop setting needs the indoor catalogue's 'table'")
     size = sample_size(table, rng)
     size[0], size[1] = max(size[0], 1.2), max(size[1], 0.75)  # room for several things on top
-    colours = _Colours(rng)
+    colours = _Colours(rng, layout.rejected)
     yaw = rng.randrange(4) * math.pi / 2 + math.radians(rng.uniform(-10.0, 10.0))
     colour = colours.draw("table") or "brown"
     layout.placements.append(
@@ -299,7 +299,6 @@ def tabletop_layout(rng: random.Random) -> Layout:
         spec = rng.choice(small)
         colour = colours.draw(spec.name)
         if colour is None:
-            layout.rejected["no_distinct_colour"] += 1
             continue
         _add(
             layout,
@@ -350,13 +349,12 @@ def street_layout(rng: random.Random) -> Layout:
     sidewalk = round(rng.uniform(2.5, 4.0), 3)
     layout = Layout("street", road_half_width_m=half_road, sidewalk_m=sidewalk)
     specs = list(categories("street"))
-    colours = _Colours(rng)
+    colours = _Colours(rng, layout.rejected)
     camera_lane = Footprint((half_road / 2, 0.0), (1.5, 3.5), math.pi / 2)  # the camera car's own spot
     for _ in range(rng.randint(8, 14)):
         spec = rng.choice(specs)
         colour = colours.draw(spec.name)
         if colour is None:
-            layout.rejected["no_distinct_colour"] += 1
             continue
         size = sample_size(spec, rng)
         zone = _STREET_ZONE.get(spec.name, "verge")
