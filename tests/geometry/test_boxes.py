@@ -139,3 +139,16 @@ def test_clip_segment_to_near_plane():
     cam = PinholeCamera(100.0, 100.0, 50.0, 50.0, 101, 101)
     uv, _ = cam.project(np.stack([p, q]))
     assert np.isfinite(uv).all()  # clipped points always project
+
+
+def test_extent_along_is_the_lowest_and_highest_corner():
+    import math
+
+    # A 2 x 1 x 0.5 box at height 3, tilted 30 deg about x: along z its corners reach
+    # 3 +- (1 * sin30 + 0.5 * cos30) / 2 = 3 +- 0.4665 (the x size does not tilt into z).
+    box = OrientedBox3D(np.array([0.0, 0.0, 3.0]), rot_x(math.radians(30.0)), np.array([2.0, 1.0, 0.5]))
+    up = np.array([0.0, 0.0, 1.0])
+    low, high = box.extent_along(up)
+    heights = box.corners() @ up
+    assert (low, high) == pytest.approx((heights.min(), heights.max()))
+    assert high == pytest.approx(3.0 + (0.5 + 0.5 * math.cos(math.radians(30.0))) / 2)

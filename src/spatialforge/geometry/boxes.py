@@ -126,6 +126,14 @@ class OrientedBox3D:
             dst_from_src.apply(self.center), dst_from_src.rotation @ self.rotation, self.size.copy()
         )
 
+    def extent_along(self, direction: np.ndarray) -> tuple[float, float]:
+        """(min, max) of the box's points along the unit (3,) direction, metres (support function):
+        centre . d -+ sum_i |axis_i . d| * size_i / 2 (lowest and highest corner, without building them)."""
+        d = np.asarray(direction, dtype=float)
+        centre = float(self.center @ d)
+        half = float(np.abs(self.rotation.T @ d) @ self.size) / 2.0
+        return centre - half, centre + half
+
     def contains(self, points: np.ndarray, margin_m: float = 0.0) -> np.ndarray:
         """(N,) bool: points (N, 3) inside the box grown by margin_m on every side (surface is inside)."""
         p = np.atleast_2d(np.asarray(points, dtype=float))

@@ -77,10 +77,6 @@ class Layout:
         return [p.footprint() for p in self.placements if p.support is None]
 
 
-def _by_name(setting: str) -> dict[str, CategorySpec]:
-    return {spec.name: spec for spec in categories(setting)}
-
-
 class _Colours:
     """Body colours: no two objects of a category share one; prefer colours the scene has not used yet."""
 
@@ -232,10 +228,9 @@ def _fill_supports(
 ) -> None:
     if not surface_specs:
         return
-    spec_by_name = _by_name(layout.setting) | _by_name("indoor")
     for index in range(len(layout.placements)):
         p = layout.placements[index]
-        if p.support is not None or not spec_by_name[p.category].supports or rng.random() >= chance:
+        if p.support is not None or not CATALOGUE[p.category].supports or rng.random() >= chance:
             continue
         for _ in range(rng.randint(*per_support)):
             spec = rng.choice(surface_specs)
@@ -254,9 +249,8 @@ def indoor_layout(rng: random.Random) -> Layout:
     specs = categories("indoor")
     floor = [s for s in specs if s.placement == "floor"]
     # What stands on indoor tops: screens, and the table-top things a room holds (books, vases, laptops...).
-    tabletop = _by_name("tabletop")
     surface = [s for s in specs if s.placement == "surface"] + [
-        tabletop[n] for n in INDOOR_TOP_THINGS if n in tabletop
+        CATALOGUE[n] for n in INDOOR_TOP_THINGS if n in CATALOGUE and CATALOGUE[n].setting == "tabletop"
     ]
     colours = _Colours(rng, layout.rejected)
     per_category: Counter[str] = Counter()
@@ -283,7 +277,7 @@ def indoor_layout(rng: random.Random) -> Layout:
 
 def tabletop_layout(rng: random.Random) -> Layout:
     layout = Layout("tabletop", room_m=_room(rng, (4.5, 6.0), (4.5, 6.0)))
-    table = _by_name("indoor").get("table")
+    table = CATALOGUE.get("table")
     if table is None:
         raise ValueError("the tabletop setting needs the indoor catalogue's 'table'")
     size = sample_size(table, rng)

@@ -54,17 +54,17 @@ class ViewContext:
         self.has_gravity = scene.gravity is not None
         self.judge_frame = f"cam_gravity:{view.view_id}" if self.has_gravity else self.cam_frame
         cam_from_world = view.cam_from_world()
-        # (3, 3) judge_from_cam: rotation only (same origin), identity without gravity.
-        if scene.gravity is not None:
-            up_world = -np.asarray(scene.gravity.down_world, dtype=float)
-            judge_from_cam = gravity_aligned_from_cam(view.world_from_cam, up_world).rotation
-        else:
-            judge_from_cam = np.eye(3)
-        self.judge_from_cam = judge_from_cam  # (3, 3) rotation, same origin
-        # (3,) unit world up (None without gravity); each object's (bottom, top) along it, filled on demand.
+        # (3,) unit world up (None without gravity); (3, 3) judge_from_cam: rotation only (same origin),
+        # identity without gravity.
         self.up_world = (
             -np.asarray(scene.gravity.down_world, dtype=float) if scene.gravity is not None else None
         )
+        if self.up_world is not None:
+            judge_from_cam = gravity_aligned_from_cam(view.world_from_cam, self.up_world).rotation
+        else:
+            judge_from_cam = np.eye(3)
+        self.judge_from_cam = judge_from_cam  # (3, 3) rotation, same origin
+        # Each object's (bottom, top) along up_world, filled on demand (vertical_extent).
         self._vertical: dict[str, tuple[float, float]] = {}
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
         self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
@@ -134,16 +134,12 @@ class ViewContext:
             return POINT_MAP_UNSUPPORTED if e.reason == POINT_MAP_UNSUPPORTED else f"depth_{e.reason}"
 
     def vertical_extent(self, obj: Object3D) -> tuple[float, float] | None:
-        """(bottom, top) of obj's box along world up, metres (None without gravity); computed once per object:
-        centre . up -+ sum_i |axis_i . up| * size_i / 2, the box's support along up."""
+        """(bottom, top) of obj's box along world up, metres (None without gravity); once per object."""
         if self.up_world is None:
             return None
         cached = self._vertical.get(obj.object_id)
         if cached is None:
-            box = obj.box
-            centre = float(box.center @ self.up_world)
-            half = float(np.abs(box.rotation.T @ self.up_world) @ box.size) / 2  # m
-            cached = self._vertical[obj.object_id] = (centre - half, centre + half)
+            cached = self._vertical[obj.object_id] = obj.box.extent_along(self.up_world)
         return cached
 
     def visibility_of(self, obj: Object3D) -> ReferenceRefusal | None:

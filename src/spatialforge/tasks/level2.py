@@ -82,20 +82,21 @@ def _over(a: Object3D, b: Object3D, up_world: np.ndarray) -> bool:
 def rests_on(a: Object3D, b: Object3D, up_world: np.ndarray) -> bool:
     """Whether box a stands on box b: a's lowest corner within SUPPORT_GAP_M of b's highest (along the unit
     up_world (3,), world frame) and a's centre over b's box."""
-    a_heights = a.box.corners() @ up_world  # (8,) m along up
-    b_heights = b.box.corners() @ up_world
-    return abs(float(a_heights.min() - b_heights.max())) <= SUPPORT_GAP_M and _over(a, b, up_world)
+    a_bottom, _ = a.box.extent_along(up_world)  # m along up
+    _, b_top = b.box.extent_along(up_world)
+    return abs(a_bottom - b_top) <= SUPPORT_GAP_M and _over(a, b, up_world)
 
 
 def _one_rests_on_the_other(ctx: ViewContext, a: Object3D, b: Object3D) -> bool:
     """rests_on either way, with the boxes' vertical extents read from the view's cache (the common case, no
     contact, costs two lookups and a comparison)."""
+    up = ctx.up_world
     ea, eb = ctx.vertical_extent(a), ctx.vertical_extent(b)
-    if ea is None or eb is None or ctx.up_world is None:
+    if up is None or ea is None or eb is None:  # all three are None together: no gravity
         return False
-    if abs(ea[0] - eb[1]) <= SUPPORT_GAP_M and _over(a, b, ctx.up_world):
+    if abs(ea[0] - eb[1]) <= SUPPORT_GAP_M and _over(a, b, up):
         return True
-    return abs(eb[0] - ea[1]) <= SUPPORT_GAP_M and _over(b, a, ctx.up_world)
+    return abs(eb[0] - ea[1]) <= SUPPORT_GAP_M and _over(b, a, up)
 
 
 # ---------------------------------------------------------------- relative direction (qualitative)
