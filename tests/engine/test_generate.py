@@ -304,7 +304,7 @@ def test_report_and_config(scenes_path: Path, tmp_path: Path) -> None:
     records = _lines(out / "data.jsonl")
     saved = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert saved["records"] == report.records == len(records) and saved["scenes"] == N_SCENES
-    assert set(saved["counts"]) == {"task", "level", "format"}
+    assert set(saved["counts"]) == {"task", "level", "format", "source", "license"}
     assert saved["counts"]["task"] == dict(Counter(r["task"] for r in records))
     assert saved["counts"]["level"] == dict(Counter(str(r["level"]) for r in records))
     assert saved["counts"]["format"] == dict(Counter(r["format"] for r in records))

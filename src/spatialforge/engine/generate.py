@@ -31,8 +31,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from spatialforge.engine.backends import Backend
 from spatialforge.engine.runner import RunReport, SceneResult, run_sharded
 from spatialforge.engine.seeds import scene_seeds
+from spatialforge.export.datasheet import write_datasheet
 from spatialforge.qa.records import FORMATS
 from spatialforge.scene.records import Scene
 from spatialforge.tasks.banks import TemplateBank, load_bank, load_common
@@ -76,7 +78,7 @@ FORMAT_PROFILES: dict[str, FormatProfile] = {
 DEFAULT_FORMAT_PROFILE = "hispatial"
 
 # Report counts per record field (runner count_keys).
-COUNT_KEYS = ("task", "level", "format")
+COUNT_KEYS = ("task", "level", "format", "source", "license")
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,22 @@ def _draw_format(task: TaskPlan, rng: random.Random, slots_left: int) -> str | N
     return _draw(task.formats, task.cumulative, rng)
 
 
+# Formats whose answer_value is the value itself (mcq holds a letter, tf a bool).
+NUMERIC_ANSWER_FORMATS = frozenset({"free", "fill", "sentence"})
+# Numeric answers are counted in quarter-decade bins of their magnitude (1, 1.78, 3.16, 5.62, 10, ...): fine
+# enough to see a distribution's shape and range in the datasheet, coarse enough to stay a few hundred keys.
+BINS_PER_DECADE = 4
+
+
+def magnitude_bin(value: float) -> str:
+    """The bin of a number named by its lower edge ("0", "1", "1.78", "-0.562", ...; 3 significant digits)."""
+    if value == 0:
+        return "0"
+    k = math.floor(math.log10(abs(value)) * BINS_PER_DECADE + 1e-9)
+    edge = 10 ** (k / BINS_PER_DECADE)
+    return f"{'-' if value < 0 else ''}{edge:.3g}"
+
+
 class _Tallies:
     """The balance counts of one scene, keyed by tuples while generating and spelled "a/b/c" at the end
     (formatting a key per record would cost more than counting)."""
@@ -250,6 +268,7 @@ class _Tallies:
         self.tf_answer: Counter[tuple[str, str, bool]] = Counter()
         self.categorical_answer: Counter[tuple[str, str, str]] = Counter()
         self.quota: Counter[tuple[str, str]] = Counter()
+        self.numeric_answer: Counter[tuple[str, str, str]] = Counter()
 
     def count(self, task: str, fact: Fact, fmt: str, records: Sequence[dict[str, Any]]) -> None:
         self.task_format[(task, fmt)] += len(records)
@@ -260,6 +279,10 @@ class _Tallies:
                 self.tf_answer[(task, fact.variant or "-", record["answer_value"])] += 1
         if fmt != "tf" and isinstance(fact.answer, Category):
             self.categorical_answer[(task, fact.variant or "-", fact.answer.value)] += 1
+        elif fmt in NUMERIC_ANSWER_FORMATS:
+            value = records[0]["answer_value"]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.numeric_answer[(task, records[0]["unit"] or "-", magnitude_bin(value))] += 1
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         groups = {
@@ -268,6 +291,7 @@ class _Tallies:
             "tf_answer": self.tf_answer,
             "categorical_answer": self.categorical_answer,
             "quota": self.quota,
+            "numeric_answer": self.numeric_answer,
         }
         return {
             group: {"/".join(map(str, key)): n for key, n in counter.items()}
@@ -348,11 +372,13 @@ def run_generate(
     workers: int = 1,
     n_buckets: int | None = None,
     merge: bool = True,
+    backend: Backend | None = None,
 ) -> RunReport:
-    """Generate QA for every scene of `scenes_path` into `output_dir` (resumable; see engine/runner.py)."""
+    """Generate QA for every scene of `scenes_path` into `output_dir` (resumable; see engine/runner.py).
+    backend: local process pool (default, `workers`) or Ray Data (engine/backends.py); same records."""
     build_plan(config)  # fail on a bad config before any work
     kwargs: dict[str, Any] = {} if n_buckets is None else {"n_buckets": n_buckets}
-    return run_sharded(
+    report = run_sharded(
         scenes_path,
         output_dir,
         generate_scene,
@@ -361,5 +387,8 @@ def run_generate(
         count_keys=COUNT_KEYS,
         merge=merge,
         fast_json=True,  # the renderer only writes finite numbers (tasks/render.py)
+        backend=backend,
         **kwargs,
     )
+    write_datasheet(output_dir)
+    return report

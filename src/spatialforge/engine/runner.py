@@ -25,12 +25,11 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from spatialforge.engine.backends import Backend, run_jobs
 from spatialforge.engine.seeds import bucket_of
 from spatialforge.errors import RecordError
 from spatialforge.jsonl import JsonlWriter, decode_line, encode_line, encode_line_fast, iter_jsonl
@@ -279,20 +278,6 @@ def _bucket_done(output_dir: Path, bucket: int) -> bool:
     return out.exists() and _marker(out).exists()
 
 
-def _run_jobs(jobs: list[_BucketJob], workers: int) -> None:
-    if workers <= 1:
-        for job in jobs:
-            run_bucket(job)
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_bucket, job) for job in jobs]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in pending:
-            f.cancel()
-        for f in done:
-            f.result()  # re-raise the first failure; finished buckets keep their markers
-
-
 def iter_records(output_dir: str | Path) -> Iterator[dict[str, Any]]:
     """The finished dataset as records, bucket files in bucket order (no merge needed)."""
     output_dir = Path(output_dir)
@@ -345,6 +330,7 @@ def run_sharded(
     fast_json: bool = False,
     items: str = "scenes",
     merged_name: str = "data.jsonl",
+    backend: Backend | None = None,
 ) -> RunReport:
     """Run `process_scene(scene, config) -> SceneResult` over every scene, bucket by bucket.
 
@@ -354,6 +340,8 @@ def run_sharded(
         ConfigMismatchError.
     count_keys: record fields whose values are counted in the report (e.g. ("task", "level")).
     workers: 1 runs in this process; N > 1 runs buckets in a spawn process pool. Output is identical.
+    backend: where buckets run (engine/backends.py: local or Ray Data); overrides `workers`. Not part of
+        the config: a run started on one backend resumes on another with the same output.
     merge: also write data.jsonl, the bucket files concatenated in bucket order.
     fast_json: encode records with orjson (jsonl.encode_line_fast); only for process functions whose
         records hold finite numbers only (orjson writes NaN as null).
@@ -376,7 +364,7 @@ def run_sharded(
     jobs = [
         _BucketJob(str(output_dir), b, process, config, tuple(count_keys), fast_json, items) for b in todo
     ]
-    _run_jobs(jobs, workers)
+    run_jobs(run_bucket, jobs, backend or Backend("local", workers))
     markers = [
         json.loads(_marker(bucket_path(output_dir, b)).read_text(encoding="utf-8")) for b in range(n_buckets)
     ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spatialforge.engine.backends import Backend
 from spatialforge.engine.runner import DEFAULT_BUCKETS, RunReport, SceneResult, run_sharded
 from spatialforge.jsonl import encode_line
 from spatialforge.scene.codec import scene_to_dict
@@ -70,8 +71,10 @@ def run_synth(
     *,
     workers: int = 1,
     n_buckets: int | None = None,
+    backend: Backend | None = None,
 ) -> RunReport:
-    """Make `count` scenes of `config` into output_dir (module docstring)."""
+    """Make `count` scenes of `config` into output_dir (module docstring); `backend` as in
+    engine.runner.run_sharded (local process pool or Ray Data; same scenes either way)."""
     config = config if config is not None else SynthConfig()
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
@@ -89,4 +92,5 @@ def run_synth(
         count_keys=("source",),
         items="lines",
         merged_name=SCENES_NAME,
+        backend=backend,
     )
