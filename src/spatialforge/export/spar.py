@@ -20,8 +20,9 @@ keys (source, license, capture_id, scene_id, split, qa_id, format), which SPAR's
 `finalize` lays the records out as SPAR does,
 `spar/qa_jsonl/<split>/<type>/<format dir>/<format dir>_<n>.jsonl` (format dirs: sentence, fill,
 select = mcq, judge = tf, free), and writes `spar/data.json`, the index SPAR's training code reads
-({name: {root, annotation, repeat_time, length}}). repeat_time is 1.0 everywhere: the format mix (SPAR's 1.0 / 0.1 / 0.1 / 0.1, `generate --format-profile spar`) was already applied when the data
-was generated, and applying it again would count it twice.
+({name: {root, annotation, repeat_time, length}}). repeat_time is 1.0 everywhere: the format mix (SPAR's
+1.0 / 0.1 / 0.1 / 0.1, `generate --format-profile spar`) was already applied when the data was generated, and
+applying it again would count it twice.
 """
 
 from __future__ import annotations
