@@ -345,6 +345,17 @@ def generate(
         help="task=weight overriding a task's share of the mix (same scale as HiSpatial's Table 7 percents; "
         "repeatable), e.g. --weight relative_direction=30 --weight object_size=5.",
     ),
+    backend: str = typer.Option(
+        "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge[ray]')."
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
+    ),
+    ray_cpus_per_task: float = typer.Option(
+        0.5,
+        "--ray-cpus-per-task",
+        help="CPUs Ray reserves per bucket task (fractional works on small machines).",
+    ),
 ) -> None:
     """Generate spatial QA from scene records; resumable: run the same command again after a kill."""
     from spatialforge.engine.generate import (
@@ -368,8 +379,14 @@ def generate(
             task_weights=_parse_weights(_split(weights)),
         )
         with console.status(f"generating QA from {scenes}"):
-            report = run_generate(scenes, output, cfg, workers=workers, n_buckets=buckets)
-    except (ConfigMismatchError, RecordError, KeyError, ValueError, OSError) as e:
+            report = run_generate(
+                scenes,
+                output,
+                cfg,
+                n_buckets=buckets,
+                backend=_backend(backend, workers, ray_address, ray_cpus_per_task),
+            )
+    except (ConfigMismatchError, RecordError, KeyError, ValueError, OSError, RuntimeError) as e:
         _fail(e)
     _print_generate_report(report)
     console.print(
@@ -379,7 +396,8 @@ def generate(
             if report.buckets_resumed
             else ""
         )
-        + f"\ndata: {output / 'data.jsonl'}\nreport: {output / 'report.json'}",
+        + f"\ndata: {output / 'data.jsonl'}\nreport: {output / 'report.json'}"
+        + f"\ndatasheet: {output / 'datasheet.md'}",
         soft_wrap=True,
     )
 
@@ -406,6 +424,17 @@ def synth(
         1, "--workers", "-w", help="Processes (the output is identical for any number)."
     ),
     buckets: int = typer.Option(None, "--buckets", help="Scene-hash buckets (resumable units)."),
+    backend: str = typer.Option(
+        "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge[ray]')."
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
+    ),
+    ray_cpus_per_task: float = typer.Option(
+        0.5,
+        "--ray-cpus-per-task",
+        help="CPUs Ray reserves per bucket task (fractional works on small machines).",
+    ),
 ) -> None:
     """Make procedural 3D scenes and render them (RGB, metric depth, instance masks) with exact Scene records;
     resumable: run the same command again after a kill."""
@@ -418,7 +447,13 @@ def synth(
             setting=setting, views=views, width=width, height=height, seed=seed, renderer=renderer
         )
         with console.status(f"making {count} {setting} scenes"):
-            report = run_synth(output, count, config, workers=workers, n_buckets=buckets)
+            report = run_synth(
+                output,
+                count,
+                config,
+                n_buckets=buckets,
+                backend=_backend(backend, workers, ray_address, ray_cpus_per_task),
+            )
     except (ConfigMismatchError, ValueError, OSError, RuntimeError) as e:
         _fail(e)
     table = Table("reason", "count", title="placements and views not made")
@@ -511,6 +546,102 @@ def draw_markers_command(
     )
 
 
+@app.command("export")
+def export_command(
+    run: Path = typer.Option(..., "--run", "-r", help="A finished `spatialforge generate` output folder."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the exported files."),
+    to: list[str] = typer.Option(
+        None,
+        "--to",
+        help="Writers (repeatable or comma list): llava, chat, spar, parquet, webdataset; default all.",
+    ),
+    formats: list[str] = typer.Option(
+        None, "--formats", help="Only records of these QA formats (free, mcq, tf, fill, sentence)."
+    ),
+    max_side: int = typer.Option(
+        640,
+        "--max-side",
+        help="Longer side of written images (WebDataset, Parquet, marked copies); 0 keeps it.",
+    ),
+    jpeg_quality: int = typer.Option(90, "--jpeg-quality", help="JPEG quality of written images."),
+    geometry: str = typer.Option(
+        "depth",
+        "--geometry",
+        help="WebDataset geometry: depth (16-bit log PNG), points (float16 .npy) or both.",
+    ),
+    parquet_images: bool = typer.Option(
+        False, "--parquet-images", help="Embed the (marked) image bytes in the Parquet rows."
+    ),
+    image_root: Path = typer.Option(
+        None, "--image-root", help="Write image paths relative to this folder (default: absolute paths)."
+    ),
+    samples_per_tar: int = typer.Option(
+        1000, "--samples-per-tar", help="Most samples in one WebDataset tar."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", help="Processes (the output is identical for any number)."
+    ),
+    backend: str = typer.Option(
+        "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge[ray]')."
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
+    ),
+    ray_cpus_per_task: float = typer.Option(
+        0.5,
+        "--ray-cpus-per-task",
+        help="CPUs Ray reserves per bucket task (fractional works on small machines).",
+    ),
+) -> None:
+    """Write a generate run as training-ready files (LLaVA JSON, chat JSONL, SPAR JSONL, Parquet for HF
+    datasets, WebDataset tars) with a datasheet; resumable: run the same command again after a kill."""
+    from spatialforge.engine.runner import ConfigMismatchError
+    from spatialforge.export.base import WRITERS, ExportOptions
+    from spatialforge.export.run import run_export
+    from spatialforge.qa.records import FORMATS
+
+    def _split(values: list[str] | None) -> tuple[str, ...]:
+        return tuple(v.strip() for item in values or [] for v in item.split(",") if v.strip())
+
+    try:
+        options = ExportOptions(
+            writers=_split(to) or tuple(WRITERS),
+            formats=_split(formats) or FORMATS,
+            max_side=max_side or None,
+            jpeg_quality=jpeg_quality,
+            geometry=geometry,
+            parquet_images=parquet_images,
+            image_root=str(image_root) if image_root is not None else None,
+            samples_per_tar=samples_per_tar,
+        )
+        with console.status(f"exporting {run} as {', '.join(options.writers)}"):
+            report = run_export(
+                run, output, options, backend=_backend(backend, workers, ray_address, ray_cpus_per_task)
+            )
+    except (ConfigMismatchError, RecordError, KeyError, ValueError, OSError, RuntimeError) as e:
+        _fail(e)
+    table = Table("writer", "samples", "records", "files", "MB", "skipped", title="exported")
+    for name, w in report.writers.items():
+        skipped = ", ".join(f"{k} {n}" for k, n in w["skipped"].items()) or "-"
+        table.add_row(
+            name,
+            str(w["samples"]),
+            str(w["records"]),
+            str(len(w["files"])),
+            f"{w['bytes'] / 1e6:.1f}",
+            skipped,
+        )
+    Console().print(table)
+    if report.skipped:
+        console.print("scenes left out: " + ", ".join(f"{k} {n}" for k, n in report.skipped.items()))
+    console.print(
+        f"{report.records} QA records of {report.scenes} scenes in {report.seconds:.2f} s"
+        + (f" ({report.shards_resumed} of {report.shards} shards resumed)" if report.shards_resumed else "")
+        + f"\nmanifest: {output / 'manifest.json'}\ndatasheet: {output / 'datasheet.md'}",
+        soft_wrap=True,
+    )
+
+
 @app.command()
 def conversations(
     qa: Path = typer.Option(..., "--qa", "-q", help="QA JSONL (data.jsonl from `spatialforge generate`)."),
@@ -533,6 +664,12 @@ def conversations(
         f"left out: {left}\ndata: {output}",
         soft_wrap=True,
     )
+
+
+def _backend(name: str, workers: int, ray_address: str | None, cpus_per_task: float):  # noqa: ANN202
+    from spatialforge.engine.backends import Backend
+
+    return Backend(name, workers, ray_address, cpus_per_task)
 
 
 def _parse_weights(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
