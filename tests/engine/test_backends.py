@@ -3,8 +3,6 @@ the synthetic world and the export with byte-identical output (the issue's equiv
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from spatialforge.engine.backends import Backend, run_jobs

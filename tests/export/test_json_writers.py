@@ -93,8 +93,8 @@ def test_chat_parts_load_with_hf_datasets_and_match_the_records(small_run, expor
 
 def test_chat_sample_in_openai_spelling():
     record = {
-        "id": "q1", "scene_id": "s", "capture_id": "c", "source": "src", "license": "CC0-1.0", "split": "train",
-        "task": "t", "level": 1, "format": "free", "question": "How far?", "answer": "2 m",
+        "id": "q1", "scene_id": "s", "capture_id": "c", "source": "src", "license": "CC0-1.0",
+        "split": "train", "task": "t", "level": 1, "format": "free", "question": "How far?", "answer": "2 m",
     }  # fmt: skip
     sample = chat_sample(record, ["/data/a.jpg"])
     assert to_openai(sample) == {
@@ -181,7 +181,9 @@ def test_spar_layout_index_and_schema(small_run, exported):
         assert (
             d["conversations"][0]["value"] == r["question"] and d["conversations"][1]["value"] == r["answer"]
         )
-        assert [Path(p).as_posix().endswith(im["path"]) for p, im in zip(d["image"], r["images"])]
+        assert all(
+            Path(p).as_posix().endswith(im["path"]) for p, im in zip(d["image"], r["images"], strict=True)
+        )
         assert d["type"] in (r["task"], spar_type(r["task"], spar_markers(r)))
     index = json.loads((exported / "spar" / "data.json").read_text())
     for entry in index.values():

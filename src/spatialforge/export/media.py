@@ -118,7 +118,9 @@ def decode_depth_png(data: bytes) -> np.ndarray:
     try:
         near, far = float(image.info["near"]), float(image.info["far"])
     except KeyError as err:
-        raise RecordError("missing_field", "depth PNG without near/far text chunks", field=err.args[0]) from err
+        raise RecordError(
+            "missing_field", "depth PNG without near/far text chunks", field=err.args[0]
+        ) from err
     v = np.asarray(image).astype(np.int64)
     t = (v - 1) / DEPTH_PNG_STEPS
     depth = (near ** (1 - t) * far**t).astype(np.float32)
