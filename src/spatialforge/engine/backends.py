@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
@@ -59,7 +60,10 @@ def run_jobs(fn: JobFn, jobs: Sequence[Any], backend: Backend) -> list[dict[str,
         return _run_ray(fn, jobs, backend)
     if backend.workers == 1:
         return [fn(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=backend.workers, mp_context=get_context("spawn")) as pool:
+    with (
+        _one_thread_per_worker(),
+        ProcessPoolExecutor(max_workers=backend.workers, mp_context=get_context("spawn")) as pool,
+    ):
         futures = [pool.submit(fn, job) for job in jobs]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in pending:
@@ -68,6 +72,28 @@ def run_jobs(fn: JobFn, jobs: Sequence[Any], backend: Backend) -> list[dict[str,
             if f.exception() is not None:
                 raise f.exception()  # type: ignore[misc]
         return [f.result() for f in futures]
+
+
+# Native thread pools (BLAS, OpenMP) a worker would otherwise size to the whole machine: N workers x N threads
+# oversubscribe the cores. Ray sets OMP_NUM_THREADS for its tasks itself.
+THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@contextmanager
+def _one_thread_per_worker() -> Iterator[None]:
+    """Spawned workers inherit the environment: cap their native thread pools at one thread each (a value
+    the user set is kept), and restore this process's environment afterwards."""
+    saved = {name: os.environ.get(name) for name in THREAD_LIMIT_VARS}
+    for name in THREAD_LIMIT_VARS:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def import_ray() -> Any:

@@ -230,6 +230,30 @@ class MediaCache:
 
         return self._memo(("original", view_id), load)
 
+    def check(self, view_id: str) -> None:
+        """Raise RecordError unless the view's image opens and has the camera's size (header only: the
+        pixels are decoded when a writer needs them)."""
+
+        def probe() -> bool:
+            path = self.image_path(view_id)
+            view = self._view(view_id)
+            try:
+                with Image.open(path) as im:
+                    size = im.size
+            except (OSError, ValueError) as err:
+                scene_id = self.scene.scene_id if self.scene else None
+                raise RecordError("unreadable_image", str(err), file=path, record=scene_id) from err
+            if size != (view.camera.width, view.camera.height):
+                raise RecordError(
+                    "wrong_shape",
+                    f"image is {size} (w, h), camera is {(view.camera.width, view.camera.height)}",
+                    file=path,
+                    field="image",
+                )
+            return True
+
+        self._memo(("check", view_id), probe)
+
     def size(self, view_id: str) -> tuple[int, int]:
         cam = self._view(view_id).camera
         return resized_size(cam.width, cam.height, self.max_side)

@@ -52,10 +52,12 @@ def shard_marker(output_dir: Path, bucket: int) -> Path:
 
 
 def _load_views(media: MediaCache, group: SceneGroup) -> None:
-    """Decode every image the group's records show, so that a bad image fails before any writer wrote."""
+    """Open every image the group's records show (header and size), so that a missing or foreign file fails
+    before any writer wrote; a file whose pixels are corrupt past its header fails in the writer that decodes
+    it (the WebDataset writer counts it, the others name it)."""
     for record in group.records:
         for image in record["images"]:
-            media.original(image["view_id"])
+            media.check(image["view_id"])
 
 
 def export_shard(job: ShardJob) -> dict[str, Any]:
