@@ -106,6 +106,11 @@ def test_demo_runs_end_to_end(tmp_path):
     gallery = tmp_path / "demo" / "gallery"
     assert (gallery / "index.html").exists() and len(list(gallery.glob("*.png"))) == 24
     assert "gallery (open in a browser)" in result.output
+    # The export: every writer wrote every record; the datasheet is there.
+    for name in ("llava", "chat", "spar"):
+        assert report["export"][name] == len(qa)
+    assert 0 < report["export"]["webdataset"] <= len(qa)  # one sample per image, all its records in it
+    assert (tmp_path / "demo" / "export" / "datasheet.md").exists() and "exported:" in result.output
     # The fixture datasets: ingested with every check, boxes agree with their 2D boxes, drawn.
     by_source = {r["source"]: r for r in report["fixtures"]}
     assert set(by_source) == {"kitti", "sunrgbd", "omni3d/KITTI"}
@@ -114,6 +119,40 @@ def test_demo_runs_end_to_end(tmp_path):
     assert by_source["kitti"]["iou_mean"] > 0.9
     assert by_source["omni3d/KITTI"]["iou_mean"] > 0.9
     assert len(list((tmp_path / "demo" / "inspect").glob("*__inspect.png"))) == sum(r["scenes"] for r in rows)
+
+
+def test_generate_then_export_cli(tmp_path):
+    scenes = tmp_path / "s"
+    assert (
+        run(
+            "synth", "-o", scenes, "-n", "2", "--setting", "tabletop", "--width", "96", "--height", "72"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run("generate", "-s", scenes / "scenes.jsonl", "-o", tmp_path / "qa", "--buckets", "2").exit_code == 0
+    )
+    assert (tmp_path / "qa" / "datasheet.md").exists()
+    result = run(
+        "export", "-r", tmp_path / "qa", "-o", tmp_path / "out", "--to", "llava,spar", "--formats", "free"
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert set(manifest["writers"]) == {"llava", "spar"}
+    kept = manifest["writers"]["llava"]["records"]
+    assert (
+        kept > 0 and manifest["writers"]["llava"]["skipped"]["format_filtered"] == manifest["records"] - kept
+    )
+    again = run(
+        "export", "-r", tmp_path / "qa", "-o", tmp_path / "out", "--to", "llava,spar", "--formats", "free"
+    )
+    assert again.exit_code == 0 and "shards resumed" in again.output
+    other = run("export", "-r", tmp_path / "qa", "-o", tmp_path / "out", "--to", "chat")
+    assert other.exit_code != 0 and "different config" in other.output
+    bad = run("export", "-r", tmp_path / "qa", "-o", tmp_path / "x", "--to", "tiktok")
+    assert bad.exit_code != 0 and "writers must be" in bad.output
+    bad_backend = run("generate", "-s", scenes / "scenes.jsonl", "-o", tmp_path / "q2", "--backend", "spark")
+    assert bad_backend.exit_code != 0 and "backend must be" in bad_backend.output
 
 
 def test_synth_then_generate_then_gallery(tmp_path):

@@ -163,8 +163,8 @@ def demo(
         Path("demo_out"), "--output", "-o", help="Folder for everything the demo writes."
     ),
 ) -> None:
-    """Run the main job on built-in data: synthesise and render scenes, generate spatial QA, draw a gallery;
-    then ingest and check the shipped fixture datasets."""
+    """Run the main job on built-in data: synthesise and render scenes, generate spatial QA, draw a gallery,
+    export training-ready files; then ingest and check the shipped fixture datasets."""
     from spatialforge.demo.run import run_demo
 
     with _progress() as progress:
@@ -180,6 +180,12 @@ def demo(
         qa.add_row(name, str(n))
     Console().print(qa)
     _print_samples(summary.qa_dir / "data.jsonl")
+    console.print(
+        "exported: "
+        + ", ".join(f"{name} {n} samples" for name, n in summary.export_writers.items())
+        + f" ({summary.export_dir}, datasheet: {summary.export_dir / 'datasheet.md'})",
+        soft_wrap=True,
+    )
     table = Table(
         "input",
         "scenes",

@@ -5,7 +5,10 @@
 2. The QA engine (engine.generate) turns those scenes into spatial QA at the default task mix
    (demo_out/qa/data.jsonl), and a gallery shows a sample of it: each question on its image with its markers
    and the objects it names (demo_out/gallery/index.html).
-3. The shipped fixture datasets (demo/fixtures/<format>/: real annotation and calibration text in each
+3. The export (export/run.py) writes that QA as training-ready files (demo_out/export/): LLaVA JSON, chat
+   messages, SPAR JSONL and WebDataset tars (Parquet too when pyarrow is installed: the [export] extra),
+   with the datasheet.
+4. The shipped fixture datasets (demo/fixtures/<format>/: real annotation and calibration text in each
    dataset's published layout, with uniform grey placeholders of the real image sizes instead of the photos,
    which cannot be redistributed) are ingested with every check on -- the path a user's real dataset takes --
    checked against their own 2D boxes, and drawn by the inspector (demo_out/inspect/) over a stand-in image
@@ -89,6 +92,8 @@ class DemoSummary:
     qa_records: int = 0
     qa_per_task: dict[str, int] = field(default_factory=dict)
     qa_rejected: int = 0
+    export_dir: Path = Path()
+    export_writers: dict[str, int] = field(default_factory=dict)
 
 
 def fixtures_root() -> Path:
@@ -108,7 +113,8 @@ def run_demo(output: Path, progress: Progress | None = None) -> DemoSummary:
     output = Path(output)
     data_dir, scenes_dir, inspect_dir = output / "datasets", output / "scenes", output / "inspect"
     synth_dir, qa_dir, gallery_dir = output / "synth", output / "qa", output / "gallery"
-    for d in (data_dir, scenes_dir, inspect_dir, synth_dir, qa_dir, gallery_dir):
+    export_dir = output / "export"
+    for d in (data_dir, scenes_dir, inspect_dir, synth_dir, qa_dir, gallery_dir, export_dir):
         if d.exists():
             shutil.rmtree(d)
     for d in (data_dir, scenes_dir, inspect_dir):
@@ -120,8 +126,9 @@ def run_demo(output: Path, progress: Progress | None = None) -> DemoSummary:
         report=output / "demo_report.json",
         qa_dir=qa_dir,
         gallery=gallery_dir / "index.html",
+        export_dir=export_dir,
     )
-    steps = len(DEMO_SYNTH) + 2 + len(DEMO_SOURCES)
+    steps = len(DEMO_SYNTH) + 3 + len(DEMO_SOURCES)
     task = progress.add_task("demo", total=steps, note="") if progress else None
 
     def step(note: str | None = None) -> None:
@@ -133,12 +140,14 @@ def run_demo(output: Path, progress: Progress | None = None) -> DemoSummary:
 
     synth_scenes = _make_synthetic(summary, step)
     _generate_qa(summary, synth_scenes, step)
+    _export(summary, step)
     _check_fixtures(summary, step)
     summary.report.write_text(
         json.dumps(
             {
                 "synthetic": [asdict(r) for r in summary.synth_rows],
                 "fixtures": [asdict(r) for r in summary.rows],
+                "export": summary.export_writers,
             },
             indent=2,
         )
@@ -191,6 +200,22 @@ def _generate_qa(summary: DemoSummary, scenes: Path, step) -> None:  # noqa: ANN
     step("gallery")
     gallery = build_gallery(summary.qa_dir / "data.jsonl", scenes, summary.gallery.parent, count=GALLERY_SIZE)
     summary.gallery = gallery.index_html
+    step()
+
+
+def _export(summary: DemoSummary, step) -> None:  # noqa: ANN001
+    """The demo's QA as training-ready files (demo_out/export/), with the writers this install can run."""
+    import importlib.util
+
+    from spatialforge.export.base import ExportOptions
+    from spatialforge.export.run import run_export
+
+    step("export")
+    writers = ("llava", "chat", "spar", "webdataset")
+    if importlib.util.find_spec("pyarrow") is not None:
+        writers += ("parquet",)
+    report = run_export(summary.qa_dir, summary.export_dir, ExportOptions(writers=writers))
+    summary.export_writers = {name: w["samples"] for name, w in report.writers.items()}
     step()
 
 
