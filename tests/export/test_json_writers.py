@@ -193,14 +193,25 @@ def test_spar_layout_index_and_schema(small_run, exported):
     assert sum(e["length"] for e in index.values()) == len(records)
 
 
-def test_spar_profile_records_keep_our_task_name_when_the_colours_differ(small_run_spar, tmp_path):
-    # SPAR's obj_spatial_relation_oo draws a red and a blue box; our profile hands out red, then green, so
-    # those records keep our task name (SPAR's loader would otherwise draw the wrong marks) and are counted.
+def test_spar_profile_records_get_spar_types(small_run_spar, tmp_path):
+    # The spar profile hands out SPAR's colour order (red, blue, ...), so relative_direction records name
+    # objects by the red and blue boxes SPAR's obj_spatial_relation_oo draws, and take that type.
     out = tmp_path / "out"
     report = run_export(small_run_spar, out, ExportOptions(writers=("spar",)))
-    lines = _spar_lines(out)
-    relative = [d for _, d in lines if d["type"] == "relative_direction"]
-    assert relative and all({"red_bbox", "green_bbox"} <= set(d) for d in relative)
-    unmatched = report.writers["spar"]["extra"]["spar_type_unmatched"]
-    assert unmatched["relative_direction"] == len(relative)
-    assert all(validate_spar_record(d) == [] for _, d in lines)
+    lines = [d for _, d in _spar_lines(out)]
+    relations = [d for d in lines if d["type"] == "obj_spatial_relation_oo"]
+    assert relations and all({"red_bbox", "blue_bbox"} <= set(d) for d in relations)
+    unmatched = report.writers["spar"]["extra"].get("spar_type_unmatched", {})
+    assert "relative_direction" not in unmatched
+    assert all(validate_spar_record(d) == [] for d in lines)
+
+
+def test_records_whose_markers_differ_from_spars_keep_our_task_name(small_run, tmp_path):
+    # The default profile hands out red, then green: such relation records keep our task name, counted.
+    report = run_export(small_run, tmp_path / "out", ExportOptions(writers=("spar",)))
+    lines = [d for _, d in _spar_lines(tmp_path / "out")]
+    relative = [d for d in lines if d["type"] == "relative_direction"]
+    unmatched = report.writers["spar"]["extra"].get("spar_type_unmatched", {})
+    assert unmatched.get("relative_direction", 0) == len(relative)
+    expected = sum(spar_type(r["task"], spar_markers(r)) is None for r in run_records(small_run))
+    assert sum(unmatched.values()) == expected

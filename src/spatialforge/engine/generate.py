@@ -36,6 +36,7 @@ from spatialforge.engine.runner import RunReport, SceneResult, run_sharded
 from spatialforge.engine.seeds import scene_seeds
 from spatialforge.export.datasheet import write_datasheet
 from spatialforge.qa.records import FORMATS
+from spatialforge.qa.references import MARKER_COLOURS, SPAR_MARKER_COLOURS
 from spatialforge.scene.records import Scene
 from spatialforge.tasks.banks import TemplateBank, load_bank, load_common
 from spatialforge.tasks.context import VIEW_REQUIREMENTS, ViewContext
@@ -61,19 +62,28 @@ class FormatProfile:
     weights: the format mix; mcq_layout: tasks.render.MCQ_LAYOUTS ("lines": one option per line with drawn
     label styles; "inline": SPAR's one-line "A. x; B. y" with a bare-letter answer); tf_families: the task
     families that may be asked true/false (None: every task that declares tf); always_mark: name every
-    object by a box marker (SPAR's questions always do), not only when no unique text reference exists.
+    object by a box marker (SPAR's questions always do), not only when no unique text reference exists;
+    marker_colours: the order marker colours are handed out in (SPAR's red, blue, green, yellow for the spar
+    profile, so exported records carry the marker keys SPAR's loader draws, export/spar.py).
     """
 
     weights: tuple[tuple[str, float], ...]
     mcq_layout: str
     tf_families: tuple[str, ...] | None = None
     always_mark: bool = False
+    marker_colours: tuple[str, ...] = MARKER_COLOURS
 
 
 FORMAT_PROFILES: dict[str, FormatProfile] = {
     "hispatial": FormatProfile(HISPATIAL_FORMAT_WEIGHTS, "lines"),
     # SPAR's released judge items are object relations only (SPEC section 3).
-    "spar": FormatProfile(SPAR_FORMAT_WEIGHTS, "inline", ("relative_direction",), always_mark=True),
+    "spar": FormatProfile(
+        SPAR_FORMAT_WEIGHTS,
+        "inline",
+        ("relative_direction",),
+        always_mark=True,
+        marker_colours=SPAR_MARKER_COLOURS,
+    ),
 }
 DEFAULT_FORMAT_PROFILE = "hispatial"
 
@@ -162,6 +172,7 @@ class Plan:
     tasks: tuple[TaskPlan, ...]
     mcq_layout: str = "lines"
     always_mark: bool = False
+    marker_colours: tuple[str, ...] = MARKER_COLOURS
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -199,7 +210,7 @@ def build_plan(config: GenerateConfig) -> Plan:
             f"no task can render any of the formats {config.formats} with a weight above 0 in the mix "
             f"{weighted} (format profile {config.format_profile!r}; set format weights for the others)"
         )
-    return Plan(tuple(plans), profile.mcq_layout, profile.always_mark)
+    return Plan(tuple(plans), profile.mcq_layout, profile.always_mark, profile.marker_colours)
 
 
 def _quotas(plan: Plan, config: GenerateConfig, mix_seed: int) -> Counter[str]:
@@ -316,7 +327,10 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     plan = _plan_for(config)
     common = load_common()
     contexts = [ViewContext(scene, view) for view in scene.views]
-    renderers = {id(ctx): Renderer(ctx, common, plan.mcq_layout, plan.always_mark) for ctx in contexts}
+    renderers = {
+        id(ctx): Renderer(ctx, common, plan.mcq_layout, plan.always_mark, plan.marker_colours)
+        for ctx in contexts
+    }
     mix_seed, *task_seeds = scene_seeds(config.seed, scene.scene_id, (MIX_KEY, *plan.names))
     quotas = _quotas(plan, config, mix_seed)
     records: list[dict[str, Any]] = []

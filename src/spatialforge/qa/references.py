@@ -66,6 +66,10 @@ ORDINAL_WORDS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 # Marker colours in the order they are handed out; the first marker of a question is red (SPEC section 3's
 # example). All are distinct primary/secondary names a VLM knows.
 MARKER_COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
+# SPAR's order (its released drawing code reads red_bbox, blue_bbox, green_bbox, yellow_bbox in that order,
+# e.g. red and blue for object relations): the `spar` format profile hands colours out in it, so exported
+# records carry the marker keys SPAR's loader expects (export/spar.py).
+SPAR_MARKER_COLOURS = ("red", "blue", "green", "yellow", "purple", "orange")
 
 # SPAR's normalised image grid: round(1000 * x / width).
 NORMALIZED_GRID = 1000
@@ -265,9 +269,12 @@ def box_marker(view: View, obj: Object3D, colour: str) -> ReferenceMarker:
     )
 
 
-def marker_reference(view: View, obj: Object3D, used_colours: Sequence[str]) -> Reference | ReferenceRefusal:
-    """A box-marker reference in the first colour of MARKER_COLOURS not in used_colours."""
-    free = [c for c in MARKER_COLOURS if c not in used_colours]
+def marker_reference(
+    view: View, obj: Object3D, used_colours: Sequence[str], colours: Sequence[str] = MARKER_COLOURS
+) -> Reference | ReferenceRefusal:
+    """A box-marker reference in the first colour of `colours` (MARKER_COLOURS by default) not in
+    used_colours."""
+    free = [c for c in colours if c not in used_colours]
     if not free:
         return ReferenceRefusal("no_free_marker_colour", f"used: {sorted(used_colours)}")
     marker = box_marker(view, obj, free[0])

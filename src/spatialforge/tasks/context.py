@@ -19,6 +19,7 @@ import numpy as np
 from spatialforge.errors import RecordError
 from spatialforge.geometry.gravity import gravity_aligned_from_cam
 from spatialforge.qa.references import (
+    MARKER_COLOURS,
     Reference,
     ReferenceRefusal,
     marker_reference,
@@ -170,10 +171,11 @@ class ViewContext:
         rng: random.Random,
         used_colours: Sequence[str],
         avoid_criteria: frozenset[str] = frozenset(),
+        colours: Sequence[str] = MARKER_COLOURS,
     ) -> Reference | ReferenceRefusal:
         """A unique reference to obj, drawn by rng; text references whose criterion is in avoid_criteria
         are not used (they would give the answer away), falling back to a box marker. A marker gets the
-        first colour not in used_colours."""
+        first colour of `colours` not in used_colours."""
         key = (obj.object_id, avoid_criteria)
         usable = self._usable.get(key)
         if usable is None:
@@ -184,4 +186,4 @@ class ViewContext:
             self._usable[key] = usable
         if usable and usable[0].kind != "marker":
             return usable[below(rng, len(usable))]
-        return marker_reference(self.view, obj, used_colours)
+        return marker_reference(self.view, obj, used_colours, colours)

@@ -196,7 +196,12 @@ class Renderer:
     """Renders the facts of one view of a scene; holds what is shared by all its records."""
 
     def __init__(
-        self, ctx: ViewContext, common: CommonBank, mcq_layout: str = "lines", always_mark: bool = False
+        self,
+        ctx: ViewContext,
+        common: CommonBank,
+        mcq_layout: str = "lines",
+        always_mark: bool = False,
+        marker_colours: Sequence[str] = MARKER_COLOURS,
     ) -> None:
         """mcq_layout: MCQ_LAYOUTS; always_mark: name every object by a box marker, as SPAR does ("the chair
         (highlighted by the red box)"), instead of only when no unique text reference exists."""
@@ -204,6 +209,7 @@ class Renderer:
             raise ValueError(f"mcq_layout must be one of {MCQ_LAYOUTS}, got {mcq_layout!r}")
         self.mcq_layout = mcq_layout
         self.always_mark = always_mark
+        self.marker_colours = tuple(marker_colours)  # the order markers are handed out in
         scene = ctx.scene
         self.ctx = ctx
         self.common = common
@@ -328,9 +334,9 @@ class Renderer:
                     used_colours.append(mark["colour"])
                     markers.append(mark)
                 continue
-            ref = self.ctx.refer(obj, rng, used_colours, fact.avoid_criteria)
+            ref = self.ctx.refer(obj, rng, used_colours, fact.avoid_criteria, self.marker_colours)
             if self.always_mark and not isinstance(ref, ReferenceRefusal) and ref.marker is None:
-                ref = marker_reference(self.ctx.view, obj, used_colours)
+                ref = marker_reference(self.ctx.view, obj, used_colours, self.marker_colours)
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
             slots[m.slot] = ref.text
@@ -380,7 +386,7 @@ class Renderer:
         if rng.random() >= POINT_MARKER_PROBABILITY:
             x, y = pixel.norm
             return f"the point at ({x}, {y})", None
-        free = [c for c in MARKER_COLOURS if c not in used_colours]
+        free = [c for c in self.marker_colours if c not in used_colours]
         if not free:
             return None
         mark = {
