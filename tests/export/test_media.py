@@ -18,10 +18,10 @@ from spatialforge.errors import RecordError
 from spatialforge.export.media import (
     DEPTH_PNG_INFINITE,
     DEPTH_PNG_INVALID,
-    Intrinsics,
     MediaCache,
     decode_depth_png,
     encode_depth_png,
+    intrinsics_dict,
     point_map,
     resize_depth,
     resized_size,
@@ -179,7 +179,7 @@ def test_scaled_intrinsics_hand_checked() -> None:
     assert (k.fx, k.fy, k.cx, k.cy, k.width, k.height) == (50.0, 45.0, 39.5, 29.5, 80, 60)
     k = scaled_intrinsics(make_view(70.0, 50.0), (80, 60))
     assert (k.cx, k.cy) == (34.75, 24.75)
-    assert k.as_dict()["K"] == [[50.0, 0.0, 34.75], [0.0, 45.0, 24.75], [0.0, 0.0, 1.0]]
+    assert intrinsics_dict(k)["K"] == [[50.0, 0.0, 34.75], [0.0, 45.0, 24.75], [0.0, 0.0, 1.0]]
 
 
 def test_scaled_intrinsics_keep_projection_in_image_area() -> None:
@@ -210,7 +210,7 @@ def test_point_map_hand_checked() -> None:
     # fx 2, fy 4, cx 1, cy 0.5. Pixel (u 0, v 0), z 2: x = (0 - 1) / 2 * 2 = -1,
     # y = (0 - 0.5) / 4 * 2 = -0.25.
     # Pixel (u 2, v 1), z 4: x = (2 - 1) / 2 * 4 = 2, y = (1 - 0.5) / 4 * 4 = 0.5. NaN depth -> NaN point.
-    intrinsics = Intrinsics(2.0, 4.0, 1.0, 0.5, 3, 2)
+    intrinsics = PinholeCamera(2.0, 4.0, 1.0, 0.5, 3, 2)
     depth = np.array([[2.0, 1.0, np.nan], [1.0, 1.0, 4.0]], dtype=np.float32)
     points = point_map(depth, intrinsics)
     assert points.shape == (2, 3, 3) and points.dtype == np.float32

@@ -42,6 +42,18 @@ def _fail(err: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+# Where the sharded commands (synth, generate, export) run their buckets: engine/backends.py.
+BACKEND_OPTION = typer.Option(
+    "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge\\[ray]')."
+)
+RAY_ADDRESS_OPTION = typer.Option(
+    None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
+)
+RAY_CPUS_OPTION = typer.Option(
+    0.5, "--ray-cpus-per-task", help="CPUs Ray reserves per bucket task (fractional works on small machines)."
+)
+
+
 @app.command()
 def sources() -> None:
     """List the input formats `ingest` understands."""
@@ -351,17 +363,9 @@ def generate(
         help="task=weight overriding a task's share of the mix (same scale as HiSpatial's Table 7 percents; "
         "repeatable), e.g. --weight relative_direction=30 --weight object_size=5.",
     ),
-    backend: str = typer.Option(
-        "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge[ray]')."
-    ),
-    ray_address: str = typer.Option(
-        None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
-    ),
-    ray_cpus_per_task: float = typer.Option(
-        0.5,
-        "--ray-cpus-per-task",
-        help="CPUs Ray reserves per bucket task (fractional works on small machines).",
-    ),
+    backend: str = BACKEND_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
+    ray_cpus_per_task: float = RAY_CPUS_OPTION,
 ) -> None:
     """Generate spatial QA from scene records; resumable: run the same command again after a kill."""
     from spatialforge.engine.generate import (
@@ -424,23 +428,15 @@ def synth(
     renderer: str = typer.Option(
         "numpy",
         "--renderer",
-        help="numpy (default, no system GL) or gl (EGL: pip install 'spatialforge[render]').",
+        help="numpy (default, no system GL) or gl (EGL: pip install 'spatialforge\\[render]').",
     ),
     workers: int = typer.Option(
         1, "--workers", "-w", help="Processes (the output is identical for any number)."
     ),
     buckets: int = typer.Option(None, "--buckets", help="Scene-hash buckets (resumable units)."),
-    backend: str = typer.Option(
-        "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge[ray]')."
-    ),
-    ray_address: str = typer.Option(
-        None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
-    ),
-    ray_cpus_per_task: float = typer.Option(
-        0.5,
-        "--ray-cpus-per-task",
-        help="CPUs Ray reserves per bucket task (fractional works on small machines).",
-    ),
+    backend: str = BACKEND_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
+    ray_cpus_per_task: float = RAY_CPUS_OPTION,
 ) -> None:
     """Make procedural 3D scenes and render them (RGB, metric depth, instance masks) with exact Scene records;
     resumable: run the same command again after a kill."""
@@ -587,17 +583,9 @@ def export_command(
     workers: int = typer.Option(
         1, "--workers", "-w", help="Processes (the output is identical for any number)."
     ),
-    backend: str = typer.Option(
-        "local", "--backend", help="local (process pool) or ray (Ray Data; pip install 'spatialforge[ray]')."
-    ),
-    ray_address: str = typer.Option(
-        None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
-    ),
-    ray_cpus_per_task: float = typer.Option(
-        0.5,
-        "--ray-cpus-per-task",
-        help="CPUs Ray reserves per bucket task (fractional works on small machines).",
-    ),
+    backend: str = BACKEND_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
+    ray_cpus_per_task: float = RAY_CPUS_OPTION,
 ) -> None:
     """Write a generate run as training-ready files (LLaVA JSON, chat JSONL, SPAR JSONL, Parquet for HF
     datasets, WebDataset tars) with a datasheet; resumable: run the same command again after a kill."""

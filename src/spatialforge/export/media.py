@@ -21,13 +21,13 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
 from spatialforge.errors import RecordError
+from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.qa.draw_markers import draw_markers
 from spatialforge.qa.records import Marker
 from spatialforge.scene.depth import load_depth
@@ -40,28 +40,17 @@ DEPTH_PNG_STEPS = 65533  # v = 1 + round(t * 65533), t in [0, 1]
 FALLBACK_NEAR_FAR_M = (0.1, 100.0)
 
 
-@dataclass(frozen=True)
-class Intrinsics:
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    def matrix(self) -> list[list[float]]:
-        return [[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "fx": self.fx,
-            "fy": self.fy,
-            "cx": self.cx,
-            "cy": self.cy,
-            "width": self.width,
-            "height": self.height,
-            "K": self.matrix(),
-        }
+def intrinsics_dict(cam: PinholeCamera) -> dict[str, Any]:
+    """The intrinsics as exported (pixels): fx, fy, cx, cy, width, height and the (3, 3) matrix K."""
+    return {
+        "fx": cam.fx,
+        "fy": cam.fy,
+        "cx": cam.cx,
+        "cy": cam.cy,
+        "width": cam.width,
+        "height": cam.height,
+        "K": cam.matrix().tolist(),
+    }
 
 
 def resized_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
@@ -72,7 +61,7 @@ def resized_size(width: int, height: int, max_side: int | None) -> tuple[int, in
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def scaled_intrinsics(view: View, size: tuple[int, int]) -> Intrinsics:
+def scaled_intrinsics(view: View, size: tuple[int, int]) -> PinholeCamera:
     """The view's pinhole intrinsics for the image resized to `size` (w, h).
 
     Pixel centres at integer coordinates (geometry/boxes2d.py): the image area [-0.5, W - 0.5] maps onto
@@ -81,7 +70,7 @@ def scaled_intrinsics(view: View, size: tuple[int, int]) -> Intrinsics:
     cam = view.camera
     w, h = size
     sx, sy = w / cam.width, h / cam.height
-    return Intrinsics(cam.fx * sx, cam.fy * sy, (cam.cx + 0.5) * sx - 0.5, (cam.cy + 0.5) * sy - 0.5, w, h)
+    return PinholeCamera(cam.fx * sx, cam.fy * sy, (cam.cx + 0.5) * sx - 0.5, (cam.cy + 0.5) * sy - 0.5, w, h)
 
 
 def encode_depth_png(depth_m: np.ndarray, near_far: tuple[float, float] | None = None) -> bytes:
@@ -129,7 +118,7 @@ def decode_depth_png(data: bytes) -> np.ndarray:
     return depth
 
 
-def point_map(depth_m: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+def point_map(depth_m: np.ndarray, intrinsics: PinholeCamera) -> np.ndarray:
     """(H, W, 3) float32 camera-frame points (x right, y down, z forward; metres) from (H, W) z-depth."""
     h, w = depth_m.shape
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)  # (H, W) pixel centres
@@ -269,7 +258,7 @@ class MediaCache:
     def jpeg(self, view_id: str) -> bytes:
         return self._memo(("jpeg", view_id), lambda: encode_jpeg(self.resized(view_id), self.jpeg_quality))
 
-    def intrinsics(self, view_id: str) -> Intrinsics:
+    def intrinsics(self, view_id: str) -> PinholeCamera:
         return scaled_intrinsics(self._view(view_id), self.size(view_id))
 
     def depth(self, view_id: str) -> np.ndarray:

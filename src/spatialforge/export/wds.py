@@ -16,7 +16,7 @@ this writer keeps its image and depth encodings and spells the rest as JSON (no 
 
 A multi-image sample numbers its files by image position: `<key>.0.jpg`, `<key>.0.depth.png`, `<key>.1.jpg`,
 ...; "views" lists them in the records' image order and names each file by its WebDataset field (the part
-after the key: "jpg" or "0.jpg"), null where a view has no depth. Intrinsics are media.Intrinsics.as_dict() of
+after the key: "jpg" or "0.jpg"), null where a view has no depth. Intrinsics are media.intrinsics_dict() of
 the resized image (pixels, pixel centres at integer coordinates). The image is not marked: a record that
 names an object or pixel by a drawn marker carries the marker (geometry_norm on SPAR's 0-1000 grid, which
 holds for any size; geometry_px in pixels of `original_size`), for the loader to draw - as HiSpatial's
@@ -59,6 +59,7 @@ import numpy as np
 from spatialforge.errors import RecordError
 from spatialforge.export.base import ExportOptions, ShardContext, ShardStats, ShardWriter, register
 from spatialforge.export.groups import SceneGroup, by_images
+from spatialforge.export.media import intrinsics_dict
 from spatialforge.jsonl import encode_line
 from spatialforge.scene.records import Scene
 
@@ -213,7 +214,7 @@ class WebDatasetWriter(ShardWriter):
         meta = {
             "view_id": view_id,
             "image": image_field,
-            "intrinsics": media.intrinsics(view_id).as_dict(),
+            "intrinsics": intrinsics_dict(media.intrinsics(view_id)),
             "size": [width, height],
             # The records' pixel numbers (markers' geometry_px, reasoning traces) are of the original image.
             "original_size": [camera.width, camera.height],
