@@ -25,6 +25,7 @@ from typing import Any
 from spatialforge.engine.runner import bucket_path, split_path
 from spatialforge.errors import RecordError
 from spatialforge.jsonl import decode_line
+from spatialforge.qa.io import iter_scene_runs
 from spatialforge.scene.codec import scene_from_dict
 from spatialforge.scene.io import iter_scene_lines
 from spatialforge.scene.records import Scene
@@ -51,52 +52,11 @@ def by_images(records: Sequence[dict[str, Any]]) -> dict[tuple[str, ...], list[d
     return groups
 
 
-def _iter_qa_dicts(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = decode_line(line)
-            except json.JSONDecodeError as err:
-                raise RecordError("invalid_json", str(err), file=str(path), record=f"line {line_no}") from err
-            if not isinstance(data, dict) or not isinstance(data.get("scene_id"), str):
-                raise RecordError(
-                    "missing_field", "QA line without a string scene_id", file=str(path), field="scene_id"
-                )
-            yield line_no, data
-
-
-def _contiguous(path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(scene_id, records) runs of a QA file; a scene id seen again after another scene is an error."""
-    seen: set[str] = set()
-    current: str | None = None
-    run: list[dict[str, Any]] = []
-    for line_no, data in _iter_qa_dicts(path):
-        scene_id = data["scene_id"]
-        if scene_id != current:
-            if current is not None:
-                yield current, run
-            if scene_id in seen:
-                raise RecordError(
-                    "not_contiguous",
-                    f"records of scene {scene_id!r} appear again after other scenes (line {line_no}); "
-                    "export needs each scene's records together, as generate writes them",
-                    file=str(path),
-                    record=scene_id,
-                )
-            seen.add(scene_id)
-            current, run = scene_id, []
-        run.append(data)
-    if current is not None:
-        yield current, run
-
-
 def iter_run_bucket(run_dir: str | Path, bucket: int) -> Iterator[SceneGroup]:
     """The scene groups of one bucket of a generate run (scenes that made no record are skipped)."""
     run_dir = Path(run_dir)
     qa_path = bucket_path(run_dir, bucket)
-    runs = _contiguous(qa_path)
+    runs = iter_scene_runs(qa_path)
     pending = next(runs, None)
     for item in iter_scene_lines(split_path(run_dir, bucket)):
         if pending is None:
@@ -138,7 +98,7 @@ def iter_qa_file(qa_path: str | Path, scenes_path: str | Path) -> Iterator[Scene
     qa_path, scenes_path = Path(qa_path), Path(scenes_path)
     offsets = index_scenes(scenes_path)
     with open(scenes_path, "rb") as scenes:
-        for scene_id, records in _contiguous(qa_path):
+        for scene_id, records in iter_scene_runs(qa_path):
             offset = offsets.get(scene_id)
             if offset is None:
                 raise RecordError(

@@ -28,14 +28,14 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spatialforge.engine.seeds import rng_for
-from spatialforge.errors import RecordError
-from spatialforge.jsonl import JsonlWriter, encode_line, iter_jsonl
+from spatialforge.jsonl import JsonlWriter, encode_line
+from spatialforge.qa.io import iter_scene_runs
 
 CONVERSATION_SCHEMA_VERSION = 1
 CONVERSATION_SEED_KEY = "__conversations__"
@@ -189,41 +189,6 @@ def _one_per_tf_pair(
     return [r for i, r in enumerate(group) if i not in dropped]
 
 
-def _located_record(data: Any, where: str) -> tuple[str, dict[str, Any]]:
-    """(where, record) of one decoded line; a line that is not a QA record raises RecordError."""
-    if not isinstance(data, dict) or not isinstance(data.get("scene_id"), str):
-        raise RecordError("invalid_value", "not a QA record", record=where, field="scene_id")
-    return where, data
-
-
-def _scenes(path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(scene_id, its records) for each run of consecutive records of one scene; a bad line raises."""
-    seen: set[str] = set()
-    current: str | None = None
-    batch: list[dict[str, Any]] = []
-    for item in iter_jsonl(path, _located_record):
-        if isinstance(item, RecordError):
-            raise item
-        where, record = item
-        scene_id = record["scene_id"]
-        if scene_id != current:
-            if current is not None:
-                yield current, batch
-            if scene_id in seen:
-                raise RecordError(
-                    "invalid_value",
-                    f"records of scene {scene_id!r} are not contiguous (generate keeps a scene together)",
-                    file=str(path),
-                    record=where,
-                    field="scene_id",
-                )
-            seen.add(scene_id)
-            current, batch = scene_id, []
-        batch.append(record)
-    if current is not None:
-        yield current, batch
-
-
 def write_conversations(
     qa_path: str | Path,
     output_path: str | Path,
@@ -237,7 +202,7 @@ def write_conversations(
     qa_path, output_path = Path(qa_path), Path(output_path)
     report = ConversationReport()
     with JsonlWriter(output_path, dict) as writer:
-        for scene_id, records in _scenes(qa_path):
+        for scene_id, records in iter_scene_runs(qa_path):
             report.records_read += len(records)
             rng = rng_for(seed, scene_id, CONVERSATION_SEED_KEY)
             writer.write_all(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from spatialforge.errors import RecordError
 from spatialforge.jsonl import JsonlWriter, iter_jsonl
@@ -35,3 +36,42 @@ def read_qa(path: str | Path) -> Iterator[QARecord]:
         if isinstance(item, RecordError):
             raise item
         yield item
+
+
+def _located_record(data: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """(where, record) of one decoded line; a line that is not a QA record raises RecordError."""
+    if not isinstance(data, dict) or not isinstance(data.get("scene_id"), str):
+        raise RecordError("invalid_value", "not a QA record", record=where, field="scene_id")
+    return where, data
+
+
+def iter_scene_runs(path: str | Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(scene_id, its records as dicts) for each run of consecutive records of one scene of a QA JSONL file.
+
+    Streams: memory holds one scene's records. generate writes a scene's records together, so a scene id seen
+    again after another scene is an error (RecordError naming the line), not a silent split; so is a bad line.
+    """
+    seen: set[str] = set()
+    current: str | None = None
+    batch: list[dict[str, Any]] = []
+    for item in iter_jsonl(path, _located_record):
+        if isinstance(item, RecordError):
+            raise item
+        where, record = item
+        scene_id = record["scene_id"]
+        if scene_id != current:
+            if current is not None:
+                yield current, batch
+            if scene_id in seen:
+                raise RecordError(
+                    "invalid_value",
+                    f"records of scene {scene_id!r} are not contiguous (generate keeps a scene together)",
+                    file=str(path),
+                    record=where,
+                    field="scene_id",
+                )
+            seen.add(scene_id)
+            current, batch = scene_id, []
+        batch.append(record)
+    if current is not None:
+        yield current, batch
