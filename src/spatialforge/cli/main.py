@@ -50,7 +50,9 @@ RAY_ADDRESS_OPTION = typer.Option(
     None, "--ray-address", help="Join this Ray cluster (default: RAY_ADDRESS, else a local Ray)."
 )
 RAY_CPUS_OPTION = typer.Option(
-    0.5, "--ray-cpus-per-task", help="CPUs Ray reserves per bucket task (fractional works on small machines)."
+    0.5,  # engine.backends.DEFAULT_RAY_CPUS_PER_TASK; not imported here, to keep the CLI's start-up light
+    "--ray-cpus-per-task",
+    help="CPUs Ray reserves per bucket task (fractional works on small machines).",
 )
 
 

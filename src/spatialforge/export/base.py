@@ -42,7 +42,7 @@ MARKED_DIR = "marked"
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """Everything that decides the exported files (saved as export_config.json beside them).
+    """Everything that decides the exported files (saved in the export's config.json).
 
     writers: registered writer names (WRITERS). formats: the QA formats to export (a record of another
     format is left out, counted as "format_filtered"); the mix itself is chosen at generate time
@@ -115,15 +115,17 @@ class ShardContext:
 
     def image_refs(self, record: dict[str, Any]) -> list[str]:
         """The image of each of a record's images as the exported sample names it: the original file, or,
-        where the record has markers on that image, a copy with them drawn (marked_image)."""
-        refs = []
-        for index, image in enumerate(record["images"]):
-            markers = [m for m in record["markers"] if m["image_index"] == index]
-            if markers:
-                refs.append(self.image_ref(self.marked_image(record, index, markers)))
-            else:
-                refs.append(self.image_ref(self.media.image_path(image["view_id"])))
-        return refs
+        where the record has markers on that image, a copy with them drawn (marked_ref)."""
+        return [
+            self.marked_ref(record, index) or self.image_ref(self.media.image_path(image["view_id"]))
+            for index, image in enumerate(record["images"])
+        ]
+
+    def marked_ref(self, record: dict[str, Any], index: int) -> str | None:
+        """The exported name of image `index` of `record` with its markers drawn (marked_image); None where
+        the record has no marker on that image."""
+        markers = markers_on(record, index)
+        return self.image_ref(self.marked_image(record, index, markers)) if markers else None
 
     def marked_image(self, record: dict[str, Any], index: int, markers: list[dict[str, Any]]) -> Path:
         """Path of the resized image `index` of `record` with `markers` drawn, written once under
@@ -236,6 +238,11 @@ def register(cls: type[ShardWriter]) -> type[ShardWriter]:
         raise ValueError(f"writer {cls.name!r} registered twice")
     WRITERS[cls.name] = cls
     return cls
+
+
+def markers_on(record: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    """The record's markers on its image `index` (marker dicts, record order)."""
+    return [m for m in record["markers"] if m["image_index"] == index]
 
 
 def provenance(record: dict[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spatialforge.errors import RecordError
-from spatialforge.export.base import PARTIAL, ExportOptions, ShardContext, ShardStats, ShardWriter, register
+from spatialforge.export.base import (
+    PARTIAL,
+    ExportOptions,
+    ShardContext,
+    ShardStats,
+    ShardWriter,
+    markers_on,
+    register,
+)
 from spatialforge.export.groups import SceneGroup
 from spatialforge.export.media import marker_from_dict
 from spatialforge.jsonl import encode_line
@@ -413,20 +421,14 @@ class ParquetWriter(ShardWriter):
     def _marked_refs(self, record: dict[str, Any]) -> list[str | None]:
         """Per image: the exported marked copy (ShardContext.marked_image) where the record has markers on
         it, else None."""
-        refs: list[str | None] = []
-        for index in range(len(record["images"])):
-            markers = [m for m in record["markers"] if m["image_index"] == index]
-            refs.append(
-                self.ctx.image_ref(self.ctx.marked_image(record, index, markers)) if markers else None
-            )
-        return refs
+        return [self.ctx.marked_ref(record, index) for index in range(len(record["images"]))]
 
     def _embedded_images(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """HF Image structs: the resized JPEG of each image, with the record's markers on it drawn."""
         media = self.ctx.media
         out = []
         for index, image in enumerate(record["images"]):
-            markers = [marker_from_dict(m) for m in record["markers"] if m["image_index"] == index]
+            markers = [marker_from_dict(m) for m in markers_on(record, index)]
             view_id = image["view_id"]
             data = media.marked_jpeg(view_id, markers) if markers else media.jpeg(view_id)
             # path None: the bytes are a resized (maybe marked) JPEG, not the file any path names.

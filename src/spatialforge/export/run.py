@@ -28,7 +28,7 @@ from typing import Any
 
 import spatialforge.export.writers  # noqa: F401 - registers every writer (also in spawned workers)
 from spatialforge.engine.backends import Backend, run_jobs
-from spatialforge.engine.runner import _check_or_save_config, _write_json_atomic, bucket_path
+from spatialforge.engine.runner import _bucket_done, _check_or_save_config, _write_json_atomic
 from spatialforge.errors import RecordError
 from spatialforge.export.base import EXPORT_FORMAT, WRITERS, ExportOptions, ShardContext, ShardStats
 from spatialforge.export.datasheet import write_datasheet
@@ -122,11 +122,7 @@ def _finished_run(run_dir: Path) -> dict[str, Any]:
     if not config_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a generate output directory (no config.json)")
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    missing = [
-        b
-        for b in range(config["n_buckets"])
-        if not bucket_path(run_dir, b).with_name(f"bucket-{b:05d}.done.json").exists()
-    ]
+    missing = [b for b in range(config["n_buckets"]) if not _bucket_done(run_dir, b)]
     if missing:
         raise ValueError(
             f"{run_dir}: the generate run is not finished ({len(missing)} of {config['n_buckets']} buckets "

@@ -13,9 +13,9 @@ draws the markers itself from these keys at load time (so images are referenced 
 
 `type`: SPAR's task type where one of our tasks asks the same thing with the markers SPAR's drawing code for
 that type reads (SPAR_TYPES; e.g. relative_direction with a red and a blue box is obj_spatial_relation_oo);
-otherwise our task name, counted in the shard stats as "spar_type_unmatched/<task>", because SPAR's loader
-would look up a drawing function by type and fail or draw the wrong marks. Provenance rides along as extra
-keys (source, license, capture_id, scene_id, split, qa_id, format), which SPAR's loader ignores.
+otherwise our task name, counted per task in the shard stats (extra["spar_type_unmatched"]), because SPAR's
+loader would look up a drawing function by type and fail or draw the wrong marks. Provenance rides along as
+extra keys (source, license, capture_id, scene_id, split, qa_id, format), which SPAR's loader ignores.
 
 `finalize` lays the records out as SPAR does,
 `spar/qa_jsonl/<split>/<type>/<format dir>/<format dir>_<n>.jsonl` (format dirs: sentence, fill,
@@ -164,8 +164,7 @@ class SparWriter(JsonlPartWriter):
             markers = spar_markers(record)
             type_ = spar_type(record["task"], markers)
             if type_ is None:
-                self.stats.extra.setdefault("spar_type_unmatched", {})
-                unmatched = self.stats.extra["spar_type_unmatched"]
+                unmatched = self.stats.extra.setdefault("spar_type_unmatched", {})
                 unmatched[record["task"]] = unmatched.get(record["task"], 0) + 1
                 type_ = record["task"]
             refs = [self.ctx.image_ref(self.ctx.media.image_path(im["view_id"])) for im in record["images"]]
