@@ -264,6 +264,31 @@ def direction_success(
     return not math.isnan(angle) and angle <= threshold_deg
 
 
+# spatialforge's position questions (level 0 point_xyz, level 1 object_location; tasks/render.py): a predicted
+# camera-frame position is right when it lies within 25 % of the true distance from the true position.
+POSITION_RELATIVE_TOLERANCE = 0.25
+
+
+def position_error_ratio(pred_xyz: Sequence[float], gt_xyz: Sequence[float]) -> float:
+    """|pred - gt| / |gt| for two 3-vectors in metres; NaN for a non-finite, mismatched or zero-length gt."""
+    pred, gt = tuple(float(x) for x in pred_xyz), tuple(float(x) for x in gt_xyz)
+    norm = math.hypot(*gt)
+    if len(pred) != len(gt) or not math.isfinite(norm) or norm == 0.0:
+        return math.nan
+    error = math.hypot(*(p - g for p, g in zip(pred, gt, strict=True)))
+    return error / norm if math.isfinite(error) else math.nan
+
+
+def position_within(
+    pred_xyz: Sequence[float],
+    gt_xyz: Sequence[float],
+    max_relative_error: float = POSITION_RELATIVE_TOLERANCE,
+) -> bool:
+    """|pred - gt| <= max_relative_error * |gt| (inclusive); False when the ratio is undefined."""
+    ratio = position_error_ratio(pred_xyz, gt_xyz)
+    return not math.isnan(ratio) and ratio <= max_relative_error
+
+
 CLOCK_HOURS = 12
 
 

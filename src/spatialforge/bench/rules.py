@@ -31,7 +31,8 @@ from spatialforge.bench.parsers.units import convert, is_angle_unit
 class ScoringRule:
     """answer_type: choice | yes_no | number | qspatial | clock | vector | view_change | angle.
     metric: accuracy | mra | spatialrgpt | qspatial | hispatial_qspatial_paper | hispatial_qspatial_released |
-    clock_hour | direction_angle | view_change_mra (params: variant) | angle_within (params: threshold_rad,
+    clock_hour | direction_angle | position_within (params: max_relative_error) |
+    view_change_mra (params: variant) | angle_within (params: threshold_rad,
     circular; answer_type angle, whose replies and golds are radians: a bare number in a reply is read in
     degrees unless parse says otherwise).
     parse: keyword arguments for the parser (e.g. {"to_unit": "cm", "pick": "last"}).
@@ -222,6 +223,13 @@ def _score_direction(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float,
     return float(ok), ok, f"angle {angle:.1f} deg (threshold {threshold:g})"
 
 
+def _score_position(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float, bool | None, str]:
+    limit = float(rule.params.get("max_relative_error", metrics.POSITION_RELATIVE_TOLERANCE))
+    ratio = metrics.position_error_ratio(value, gold)
+    ok = metrics.position_within(value, gold, limit)
+    return float(ok), ok, f"error {ratio:.2f} x the distance (threshold {limit:g})"
+
+
 def _score_angle(value: Any, gold: float, rule: ScoringRule) -> tuple[float, bool | None, str]:
     """angle_within on radians (params threshold_rad, circular; both required: a record states them)."""
     try:
@@ -256,6 +264,7 @@ _SCORERS: dict[str, Scorer] = {
     "hispatial_qspatial_released": _score_numeric,
     "clock_hour": _score_clock,
     "direction_angle": _score_direction,
+    "position_within": _score_position,
     "view_change_mra": _score_view_change,
     "angle_within": _score_angle,
 }

@@ -1,0 +1,317 @@
+"""`spatialforge eval`: ask a model every question of a benchmark, keep every reply, score, report.
+
+    run_eval(EvalConfig(benchmark=BENCH_DIR, model="openai:base_url=...,model=...", output=OUT))
+
+1. The benchmark's items are read and the run's identity (benchmark digest, model spec, generation settings,
+   prompt) is compared with OUT/eval.json when OUT already holds a run: a resumed run must ask the same
+   model the same way, or it is refused naming what differs.
+2. Items without a reply in OUT/predictions.jsonl are asked, up to the backend's max_concurrency at a time;
+   each reply is appended and flushed as it arrives (evaluate/store.py), so a killed run loses nothing and
+   a resumed run never asks an answered item again. A backend failure (ModelError after its own retries, a
+   missing image) goes to failures.jsonl, not to the predictions: the next run asks that item again.
+3. Every item is scored with the scoring core (unanswered ones as an empty reply, counted), then the tables
+   (per task, level, group; the preset's totals) and the HTML report are written.
+Layout of OUT: docs/EVAL.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from spatialforge.bench.build.items import BENCH_ITEMS_FILE, BenchItem, read_bench_items, read_manifest
+from spatialforge.bench.parsers import PARSER_VERSION
+from spatialforge.evaluate.models.base import (
+    GenerationSettings,
+    ModelBackend,
+    ModelError,
+    Request,
+    build_model,
+)
+from spatialforge.evaluate.prompts import build_prompt, prompt_record
+from spatialforge.evaluate.store import PredictionStore
+from spatialforge.evaluate.tables import build_tables, score_run, write_tables
+
+EVAL_FILE = "eval.json"
+PREDICTIONS_FILE = "predictions.jsonl"
+FAILURES_FILE = "failures.jsonl"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation run. limit / tasks choose a subset of the benchmark (they may change between resumes:
+    a larger subset asks only the new items); everything else is part of the run's identity."""
+
+    benchmark: str
+    model: str
+    output: str
+    temperature: float = 0.0
+    max_new_tokens: int = 256
+    top_p: float = 1.0
+    seed: int = 0
+    prompt_style: str = "instructed"
+    system: str | None = None
+    limit: int | None = None
+    tasks: tuple[str, ...] = ()
+    progress: bool = True
+    bootstrap: int = 1000
+    report: bool = True
+
+    @property
+    def settings(self) -> GenerationSettings:
+        return GenerationSettings(self.temperature, self.max_new_tokens, self.top_p, self.seed)
+
+
+@dataclass
+class EvalReport:
+    config: EvalConfig
+    n_items: int
+    answered: int
+    asked_this_run: int
+    failed: Counter = field(default_factory=Counter)
+    first_failure: dict[str, str] = field(default_factory=dict)
+    torn_lines: int = 0
+    tables: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def output(self) -> Path:
+        return Path(self.config.output)
+
+
+def items_digest(bench_dir: Path) -> str:
+    """sha256 of the benchmark's items.jsonl: two runs compare only if they asked the same questions."""
+    h = hashlib.sha256()
+    with open(bench_dir / BENCH_ITEMS_FILE, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def select_items(items: Sequence[BenchItem], cfg: EvalConfig) -> list[BenchItem]:
+    chosen = [i for i in items if not cfg.tasks or i.task in cfg.tasks]
+    unknown = set(cfg.tasks) - {i.task for i in items}
+    if unknown:
+        raise ValueError(f"the benchmark has no task(s) {sorted(unknown)}")
+    return chosen if cfg.limit is None else chosen[: cfg.limit]
+
+
+def _identity(cfg: EvalConfig, digest: str) -> dict[str, Any]:
+    """What must not change when a run is resumed."""
+    return {
+        "items_sha256": digest,
+        "model": cfg.model,
+        "settings": cfg.settings.as_dict(),
+        "prompt": prompt_record(cfg.prompt_style, cfg.system),
+    }
+
+
+def _check_resume(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    path = out / EVAL_FILE
+    if not path.exists():
+        return None
+    previous = json.loads(path.read_text())
+    old = previous.get("identity", {})
+    differing = sorted(k for k in identity if old.get(k) != identity[k])
+    if differing:
+        raise ValueError(
+            f"{out} holds a run with different {', '.join(differing)}; "
+            "use a new --output folder (or delete this one) to evaluate differently"
+        )
+    return previous
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _request(item: BenchItem, bench_dir: Path, cfg: EvalConfig) -> Request:
+    return Request(
+        item_id=item.id,
+        prompt=build_prompt(item, cfg.prompt_style),
+        images=tuple(bench_dir / p for p in item.images),
+        settings=cfg.settings,
+        system=cfg.system,
+        item=item,
+    )
+
+
+def _ask(model: ModelBackend, request: Request) -> dict[str, Any]:
+    """The prediction record of one request; raises ModelError when the model gave no answer."""
+    for path in request.images:
+        if not path.is_file():
+            raise ModelError("missing_image", f"image {path} is missing", retryable=False, attempts=0)
+    start = time.perf_counter()
+    reply = model.answer(request)
+    return {
+        "id": request.item_id,
+        "task": request.item.task if request.item else None,
+        "prompt": request.prompt,
+        "images": [str(p.name) for p in request.images],
+        "prediction": reply.text,
+        "model": reply.model,
+        "attempts": reply.attempts,
+        "latency_s": round(reply.latency_s or time.perf_counter() - start, 4),
+        "usage": reply.usage,
+    }
+
+
+def _ask_all(
+    model: ModelBackend,
+    requests: Sequence[Request],
+    on_answer: Callable[[dict[str, Any]], None],
+    on_failure: Callable[[Request, str, str, int], None],
+) -> None:
+    """Ask every request with at most model.max_concurrency in flight; callbacks run in this thread."""
+    width = max(1, int(model.max_concurrency))
+    queue: Iterator[Request] = iter(requests)
+    in_flight: dict[Future, Request] = {}
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="eval")
+    try:
+        while True:
+            while len(in_flight) < width:
+                request = next(queue, None)
+                if request is None:
+                    break
+                in_flight[pool.submit(_ask, model, request)] = request
+            if not in_flight:
+                return
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                request = in_flight.pop(future)
+                try:
+                    on_answer(future.result())
+                except ModelError as e:
+                    on_failure(request, e.reason, str(e), e.attempts)
+                except Exception as e:  # a backend bug must not lose the run's other answers
+                    on_failure(request, f"backend_exception:{type(e).__name__}", str(e), 1)
+    finally:
+        # An interrupted run does not wait for replies it will not record (they are asked again on resume).
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _progress(enabled: bool, total: int, done: int) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("asking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+    )
+    task = progress.add_task("eval", total=total, completed=done)
+    return progress, task
+
+
+def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalReport:
+    """Run (or resume) one evaluation; see the module docstring. `model` injects a backend instance (its
+    describe() is recorded; cfg.model still names the run)."""
+    start = time.perf_counter()
+    bench_dir = Path(cfg.benchmark)
+    manifest = read_manifest(bench_dir)
+    all_items = read_bench_items(bench_dir)
+    items = select_items(all_items, cfg)
+    digest = items_digest(bench_dir)
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    identity = _identity(cfg, digest)
+    previous = _check_resume(out, identity)
+    store = PredictionStore(out / PREDICTIONS_FILE)
+    done = store.load()
+    unknown = sorted(set(done) - {i.id for i in all_items})
+    if unknown:
+        raise ValueError(f"{out / PREDICTIONS_FILE} answers items the benchmark does not have: {unknown[:5]}")
+    todo = [i for i in items if i.id not in done]
+    model = model or build_model(cfg.model, all_items)
+    report = EvalReport(cfg, len(items), 0, len(todo), torn_lines=store.torn_lines)
+    failures: list[dict[str, Any]] = []
+    record = {
+        "benchmark": {
+            "path": str(bench_dir.resolve()),
+            "name": manifest.get("name"),
+            "preset": manifest.get("preset"),
+            "n_items": len(all_items),
+            "items_sha256": digest,
+        },
+        "model": {"spec": cfg.model, **model.describe()},
+        "settings": cfg.settings.as_dict(),
+        "prompt": prompt_record(cfg.prompt_style, cfg.system),
+        "parser_version": PARSER_VERSION,
+        "config": asdict(cfg),
+        "identity": identity,
+        "started": (previous or {}).get("started", _now()),
+        "resumed": bool(previous),
+    }
+    (out / EVAL_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+    progress, bar = _progress(cfg.progress, len(items), len(items) - len(todo))
+
+    def on_answer(prediction: dict[str, Any]) -> None:
+        store.append(prediction)
+        done[prediction["id"]] = prediction
+        progress.advance(bar)
+
+    def on_failure(request: Request, reason: str, message: str, attempts: int) -> None:
+        report.failed[reason] += 1
+        report.first_failure.setdefault(reason, message)
+        failures.append(
+            {"id": request.item_id, "task": request.item.task if request.item else None, "reason": reason}
+            | {"message": message, "attempts": attempts}
+        )
+
+    try:
+        with progress:
+            _ask_all(model, [_request(i, bench_dir, cfg) for i in todo], on_answer, on_failure)
+    finally:
+        store.close()
+        model.close()
+    _write_failures(out / FAILURES_FILE, failures)
+
+    replies = {i.id: done[i.id]["prediction"] for i in items if i.id in done}
+    report.answered = len(replies)
+    score = score_run(items, replies, out, bootstrap=cfg.bootstrap, seed=cfg.seed)
+    tables = build_tables(
+        items,
+        score,
+        out / "score",
+        answered=report.answered,
+        totals_rule=manifest.get("totals_rule", "micro"),
+        bootstrap=cfg.bootstrap,
+        seed=cfg.seed,
+    )
+    title = f"{manifest.get('name', bench_dir.name)} — {cfg.model}"
+    write_tables(tables, out, title)
+    report.tables = tables
+    record["status"] = {
+        "n_items": len(items),
+        "answered": report.answered,
+        "failed": sum(report.failed.values()),
+        "failed_by_reason": dict(report.failed),
+        "asked_this_run": report.asked_this_run,
+        "torn_lines_dropped": report.torn_lines,
+    }
+    record["finished"] = _now()
+    (out / EVAL_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    if cfg.report:
+        from spatialforge.evaluate.report import write_report
+
+        write_report(out)
+    report.seconds = round(time.perf_counter() - start, 3)
+    return report
+
+
+def _write_failures(path: Path, failures: list[dict[str, Any]]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as fh:
+        for failure in failures:
+            fh.write(json.dumps(failure, ensure_ascii=False) + "\n")
+    partial.replace(path)

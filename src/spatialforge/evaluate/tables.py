@@ -1,0 +1,194 @@
+"""Scoring an evaluation run and its tables: per task, per level, per preset group, and the preset's totals.
+
+Every item of the benchmark is scored, answered or not: an unanswered item is scored as an empty reply (0,
+parse status no_answer), so a total never looks better because a model failed on the hard questions; the
+tables say how many items had no answer. Scoring is the scoring core's (bench/score.py run_score, rule from
+each item's `scoring`), so `spatialforge score` on the same replies gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from spatialforge.bench.aggregate import bootstrap_ci
+from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.score import ScoreConfig, ScoreReport, run_score
+
+SCORE_INPUT = "score_input.jsonl"
+TOTALS_RULES = ("micro", "macro_tasks", "macro_groups")
+
+
+def score_input_line(item: BenchItem, reply: str | None) -> dict[str, Any]:
+    """One line of the scoring core's native JSONL (bench/predictions.py) for an item and its reply."""
+    pred = item.prediction_item(reply or "")
+    gold = list(pred.gold) if isinstance(pred.gold, tuple) else pred.gold
+    return {
+        "id": item.id,
+        "task": item.task,
+        "prediction": pred.prediction,
+        "answer": gold,
+        "options": pred.options,
+        "gold_unit": pred.gold_unit,
+        "answer_type": item.scoring.answer_type,
+        "metric": item.scoring.metric,
+        "parse": item.scoring.parse,
+        "params": item.scoring.params,
+        "level": item.level,
+        "item_group": item.group,
+        "answered": reply is not None,
+    }
+
+
+def score_run(
+    items: Sequence[BenchItem],
+    replies: Mapping[str, str],
+    out_dir: Path,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> ScoreReport:
+    """Write out_dir/score_input.jsonl and score it into out_dir/score/ (items, tasks, summary)."""
+    path = out_dir / SCORE_INPUT
+    with open(path, "wb") as fh:
+        for item in items:
+            fh.write(orjson.dumps(score_input_line(item, replies.get(item.id))) + b"\n")
+    cfg = ScoreConfig(
+        benchmark="generic",
+        predictions=str(path),
+        output=str(out_dir / "score"),
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+    return run_score(cfg)
+
+
+def _ci(values: list[float], bootstrap: int, seed: int) -> list[float]:
+    return list(bootstrap_ci(np.asarray(values), n_resamples=bootstrap, seed=seed))
+
+
+def _score_by_item(score_dir: Path) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    with open(score_dir / "items.jsonl", "rb") as fh:
+        for line in fh:
+            decision = orjson.loads(line)
+            scores[decision["id"]] = float(decision["score"])
+    return scores
+
+
+def build_tables(
+    items: Sequence[BenchItem],
+    report: ScoreReport,
+    score_dir: Path,
+    *,
+    answered: int,
+    totals_rule: str = "micro",
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """tables.json: totals, tasks, levels, groups (scores 0..1, 95% percentile-bootstrap CIs).
+
+    totals_rule (the preset's): micro - mean over items (SpatialLLM's SpatialVQA "Avg."); macro_tasks -
+    mean of task scores (SPAR-Bench); macro_groups - mean of group scores."""
+    if totals_rule not in TOTALS_RULES:
+        raise ValueError(f"unknown totals rule {totals_rule!r}; choose from {TOTALS_RULES}")
+    by_item = _score_by_item(score_dir)
+    level_of = {item.task: item.level for item in items}
+    group_of: dict[str, str | None] = {}
+    by_level: dict[int, list[float]] = {}
+    by_group: dict[str, list[float]] = {}
+    for item in items:
+        group_of.setdefault(item.task, item.group)
+        s = by_item[item.id]
+        by_level.setdefault(item.level, []).append(s)
+        if item.group is not None:
+            by_group.setdefault(item.group, []).append(s)
+    tasks = [
+        {
+            "task": name,
+            "level": level_of.get(name),
+            "group": group_of.get(name),
+            "metric": t.metric,
+            "n": t.n,
+            "score": t.score,
+            "ci": list(report.task_ci[name]),
+            "chance": t.chance,
+            "frequency": t.frequency,
+            "parse_status": t.parse_status,
+        }
+        for name, t in sorted(report.tasks.items(), key=lambda kv: (level_of.get(kv[0], 9), kv[0]))
+    ]
+    levels = [
+        {"level": level, "n": len(v), "score": float(np.mean(v)), "ci": _ci(v, bootstrap, seed)}
+        for level, v in sorted(by_level.items())
+    ]
+    groups = [
+        {"group": g, "n": len(v), "score": float(np.mean(v)), "ci": _ci(v, bootstrap, seed)}
+        for g, v in by_group.items()
+    ]
+    all_scores = list(by_item.values())
+    if totals_rule == "micro":
+        overall = float(np.mean(all_scores))
+    elif totals_rule == "macro_tasks":
+        overall = float(np.mean([t["score"] for t in tasks]))
+    else:
+        overall = float(np.mean([g["score"] for g in groups])) if groups else float(np.mean(all_scores))
+    totals = {"overall": overall, **{g["group"]: g["score"] for g in groups}}
+    return {
+        "n_items": len(items),
+        "answered": answered,
+        "unanswered": len(items) - answered,
+        "totals_rule": totals_rule,
+        "totals": totals,
+        "overall_ci": _ci(all_scores, bootstrap, seed) if totals_rule == "micro" else None,
+        "parser_version": report.parser_version,
+        "tasks": tasks,
+        "levels": levels,
+        "groups": groups,
+    }
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def tables_markdown(tables: Mapping[str, Any], title: str) -> str:
+    lines = [
+        f"# {title}",
+        "",
+        f"{tables['n_items']} items, {tables['answered']} answered, {tables['unanswered']} without an answer "
+        f"(scored 0); parser {tables['parser_version']}; totals rule {tables['totals_rule']}.",
+        "",
+        "| total | score % |",
+        "|---|---|",
+        *[f"| {k} | {_pct(v)} |" for k, v in tables["totals"].items()],
+        "",
+        "| task | level | group | metric | n | score % | 95% CI | chance % | frequency % |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tables["tasks"]:
+        lo, hi = t["ci"]
+        lines.append(
+            f"| {t['task']} | {t['level']} | {t['group'] or ''} | {t['metric']} | {t['n']} "
+            f"| {_pct(t['score'])} | {_pct(lo)}–{_pct(hi)} | {_pct(t['chance'])} | {_pct(t['frequency'])} |"
+        )
+    lines += ["", "| level | n | score % | 95% CI |", "|---|---|---|---|"]
+    for row in tables["levels"]:
+        lo, hi = row["ci"]
+        lines.append(f"| {row['level']} | {row['n']} | {_pct(row['score'])} | {_pct(lo)}–{_pct(hi)} |")
+    if tables["groups"]:
+        lines += ["", "| group | n | score % | 95% CI |", "|---|---|---|---|"]
+        for row in tables["groups"]:
+            lo, hi = row["ci"]
+            lines.append(f"| {row['group']} | {row['n']} | {_pct(row['score'])} | {_pct(lo)}–{_pct(hi)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(tables: Mapping[str, Any], out_dir: Path, title: str) -> None:
+    (out_dir / "tables.json").write_text(json.dumps(tables, indent=2) + "\n")
+    (out_dir / "tables.md").write_text(tables_markdown(tables, title))
