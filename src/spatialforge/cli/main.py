@@ -17,10 +17,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from spatialforge.cli.evaluate import bench_app, eval_command, eval_compare_command
+from spatialforge.cli.shared import console
+from spatialforge.cli.shared import fail as _fail
 from spatialforge.errors import RecordError
 
 app = typer.Typer(help="spatialforge: 3D spatial QA data engine.", no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
 
 
 def _progress() -> Progress:
@@ -34,12 +36,6 @@ def _progress() -> Progress:
         console=console,
         transient=False,
     )
-
-
-def _fail(err: Exception) -> None:
-    # soft_wrap: keep file paths on one line so they can be copied.
-    console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True, highlight=False)
-    raise typer.Exit(code=2)
 
 
 # Where the sharded commands (synth, generate, export) run their buckets: engine/backends.py.
@@ -694,6 +690,10 @@ def _print_generate_report(report) -> None:  # noqa: ANN001 - RunReport
         table.add_row(task, str(n), *(str(formats.get(f"{task}/{f}", 0)) for f in shown), str(rejected))
     Console().print(table)
 
+
+app.add_typer(bench_app, name="bench")
+app.command("eval")(eval_command)
+app.command("eval-compare")(eval_compare_command)
 
 if __name__ == "__main__":
     app()
