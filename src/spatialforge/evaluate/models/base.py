@@ -8,7 +8,7 @@ failures and asks again on the next resume; it never records a failure as a pred
 Backends are named by a spec string, `kind[:key=value,key=value...]`, e.g.
 
     openai:base_url=http://127.0.0.1:8000/v1,model=Qwen2.5-VL-7B,concurrency=8
-    hf:path=/models/my-vlm,max_new_tokens=64
+    hf:path=/models/my-vlm,dtype=bfloat16
     chance:seed=0        frequency        blind:prior=qa/data.jsonl
 
 `build_model(spec, items)` finds the kind in the registry and hands the factory the key=value options
