@@ -256,6 +256,20 @@ def eval_command(
         console.print(f"[yellow]first failure:[/yellow] {escape(first)}", soft_wrap=True)
 
 
+def eval_report_command(
+    run: Path = typer.Argument(..., help="An eval run folder."),
+    output: Path = typer.Option(None, "--output", "-o", help="HTML file (default: RUN/report.html)."),
+) -> None:
+    """Write (again) the HTML report of an eval run: tables, plots, worst and unparsed items."""
+    from spatialforge.evaluate.report import write_report
+
+    try:
+        path = write_report(run, output)
+    except BAD as e:
+        fail(e)
+    console.print(f"report: {path}")
+
+
 def eval_compare_command(
     runs: list[Path] = typer.Argument(..., help="Two or more eval run folders on the same benchmark."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for comparison.html / .md / .json."),

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from spatialforge.cli.evaluate import bench_app, eval_command, eval_compare_command
+from spatialforge.cli.evaluate import bench_app, eval_command, eval_compare_command, eval_report_command
 from spatialforge.cli.shared import console
 from spatialforge.cli.shared import fail as _fail
 from spatialforge.errors import RecordError
@@ -693,6 +693,7 @@ def _print_generate_report(report) -> None:  # noqa: ANN001 - RunReport
 
 app.add_typer(bench_app, name="bench")
 app.command("eval")(eval_command)
+app.command("eval-report")(eval_report_command)
 app.command("eval-compare")(eval_compare_command)
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from spatialforge.evaluate.models.base import (
     ModelError,
     Request,
     build_model,
+    parse_model_spec,
 )
 from spatialforge.evaluate.prompts import build_prompt, prompt_record
 from spatialforge.evaluate.store import PredictionStore
@@ -104,11 +105,22 @@ def select_items(items: Sequence[BenchItem], cfg: EvalConfig) -> list[BenchItem]
     return chosen if cfg.limit is None else chosen[: cfg.limit]
 
 
+# Spec options that change how a model is asked, not what it answers: they may change between resumes.
+OPERATIONAL_SPEC_KEYS = frozenset({"concurrency", "timeout", "max_retries", "backoff"})
+
+
+def identity_spec(spec: str) -> str:
+    """The model spec without its operational options (sorted), as a run's identity compares it."""
+    kind, options = parse_model_spec(spec)
+    kept = sorted((k, v) for k, v in options.items() if k not in OPERATIONAL_SPEC_KEYS)
+    return kind + (":" + ",".join(f"{k}={v}" for k, v in kept) if kept else "")
+
+
 def _identity(cfg: EvalConfig, digest: str) -> dict[str, Any]:
     """What must not change when a run is resumed."""
     return {
         "items_sha256": digest,
-        "model": cfg.model,
+        "model": identity_spec(cfg.model),
         "settings": cfg.settings.as_dict(),
         "prompt": prompt_record(cfg.prompt_style, cfg.system),
     }
@@ -144,11 +156,21 @@ def _request(item: BenchItem, bench_dir: Path, cfg: EvalConfig) -> Request:
     )
 
 
-def _ask(model: ModelBackend, request: Request) -> dict[str, Any]:
-    """The prediction record of one request; raises ModelError when the model gave no answer."""
+def _ask(model: ModelBackend, request: Request, bench_root: Path) -> dict[str, Any]:
+    """The prediction record of one request; raises ModelError when the model gave no answer.
+
+    An image must be a file inside the benchmark folder once links are followed: a benchmark is data from
+    elsewhere, and a link to ~/.ssh/id_rsa must not be sent to a remote API (`image_outside_benchmark`)."""
     for path in request.images:
         if not path.is_file():
             raise ModelError("missing_image", f"image {path} is missing", retryable=False, attempts=0)
+        if not path.resolve().is_relative_to(bench_root):
+            raise ModelError(
+                "image_outside_benchmark",
+                f"image {path} links outside the benchmark folder {bench_root}",
+                retryable=False,
+                attempts=0,
+            )
     start = time.perf_counter()
     reply = model.answer(request)
     return {
@@ -167,6 +189,7 @@ def _ask(model: ModelBackend, request: Request) -> dict[str, Any]:
 def _ask_all(
     model: ModelBackend,
     requests: Sequence[Request],
+    bench_root: Path,
     on_answer: Callable[[dict[str, Any]], None],
     on_failure: Callable[[Request, str, str, int], None],
 ) -> None:
@@ -181,7 +204,7 @@ def _ask_all(
                 request = next(queue, None)
                 if request is None:
                     break
-                in_flight[pool.submit(_ask, model, request)] = request
+                in_flight[pool.submit(_ask, model, request, bench_root)] = request
             if not in_flight:
                 return
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -270,7 +293,8 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
 
     try:
         with progress:
-            _ask_all(model, [_request(i, bench_dir, cfg) for i in todo], on_answer, on_failure)
+            requests = [_request(i, bench_dir, cfg) for i in todo]
+            _ask_all(model, requests, bench_dir.resolve(), on_answer, on_failure)
     finally:
         store.close()
         model.close()

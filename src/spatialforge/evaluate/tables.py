@@ -72,6 +72,19 @@ def _ci(values: list[float], bootstrap: int, seed: int) -> list[float]:
     return list(bootstrap_ci(np.asarray(values), n_resamples=bootstrap, seed=seed))
 
 
+def _macro_ci(per_task: list[list[float]], bootstrap: int, seed: int, alpha: float = 0.05) -> list[float]:
+    """Percentile bootstrap CI of the mean of task means: items resampled within each task (every task keeps
+    its size), so the interval has the same weighting as the score."""
+    rng = np.random.default_rng(seed)
+    means = np.zeros(bootstrap)
+    for values in per_task:
+        x = np.asarray(values, dtype=np.float64)
+        means += x[rng.integers(0, x.size, size=(bootstrap, x.size))].mean(axis=1)
+    means /= len(per_task)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return [float(lo), float(hi)]
+
+
 def _score_by_item(score_dir: Path) -> dict[str, float]:
     scores: dict[str, float] = {}
     with open(score_dir / "items.jsonl", "rb") as fh:
@@ -94,20 +107,24 @@ def build_tables(
     """tables.json: totals, tasks, levels, groups (scores 0..1, 95% percentile-bootstrap CIs).
 
     totals_rule (the preset's): micro - mean over items (SpatialLLM's SpatialVQA "Avg."); macro_tasks -
-    mean of task scores (SPAR-Bench); macro_groups - mean of group scores."""
+    mean of task scores, and a group's score the mean of its tasks' (SPAR-Bench overall, Low / High);
+    macro_groups - mean of group scores, each over its items (HiSpatial's three columns)."""
     if totals_rule not in TOTALS_RULES:
         raise ValueError(f"unknown totals rule {totals_rule!r}; choose from {TOTALS_RULES}")
     by_item = _score_by_item(score_dir)
     level_of = {item.task: item.level for item in items}
     group_of: dict[str, str | None] = {}
     by_level: dict[int, list[float]] = {}
-    by_group: dict[str, list[float]] = {}
+    by_task: dict[str, list[float]] = {}
     for item in items:
         group_of.setdefault(item.task, item.group)
         s = by_item[item.id]
         by_level.setdefault(item.level, []).append(s)
-        if item.group is not None:
-            by_group.setdefault(item.group, []).append(s)
+        by_task.setdefault(item.task, []).append(s)
+    tasks_in_group: dict[str, list[str]] = {}
+    for task, group in group_of.items():
+        if group is not None:
+            tasks_in_group.setdefault(group, []).append(task)
     tasks = [
         {
             "task": name,
@@ -128,8 +145,8 @@ def build_tables(
         for level, v in sorted(by_level.items())
     ]
     groups = [
-        {"group": g, "n": len(v), "score": float(np.mean(v)), "ci": _ci(v, bootstrap, seed)}
-        for g, v in by_group.items()
+        _group_row(g, [by_task[t] for t in names], totals_rule, bootstrap, seed)
+        for g, names in tasks_in_group.items()
     ]
     all_scores = list(by_item.values())
     if totals_rule == "micro":
@@ -151,6 +168,19 @@ def build_tables(
         "levels": levels,
         "groups": groups,
     }
+
+
+def _group_row(
+    group: str, per_task: list[list[float]], totals_rule: str, bootstrap: int, seed: int
+) -> dict[str, Any]:
+    """A group's score: the mean of its task scores under macro_tasks (SPAR-Bench's Low / High), else the
+    mean over its items (SpatialVQA's columns, HiSpatial's)."""
+    n = sum(len(v) for v in per_task)
+    if totals_rule == "macro_tasks":
+        score = float(np.mean([np.mean(v) for v in per_task]))
+        return {"group": group, "n": n, "score": score, "ci": _macro_ci(per_task, bootstrap, seed)}
+    flat = [x for v in per_task for x in v]
+    return {"group": group, "n": n, "score": float(np.mean(flat)), "ci": _ci(flat, bootstrap, seed)}
 
 
 def _pct(x: float | None) -> str:

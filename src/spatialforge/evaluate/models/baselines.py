@@ -562,6 +562,12 @@ def _item_objects(item: BenchItem) -> tuple[tuple[str, str], ...]:
     return _objects_key((str(o.get("role", "")), str(o.get("category", ""))) for o in item.objects)
 
 
+def prior_task(item: BenchItem) -> str:
+    """The QA task an item was made by (a preset may rename it, e.g. SPAR-Bench's depth_prediction_oc is our
+    object_depth): prior files hold QA records, keyed by our task names."""
+    return str(item.extra.get("source_task") or item.task)
+
+
 def observation_from_item(item: BenchItem, *, with_answer: bool) -> Observation | str:
     """A benchmark item as an observation (with_answer) or as a question to answer (value None)."""
     answer_type = item.scoring.answer_type
@@ -573,11 +579,12 @@ def observation_from_item(item: BenchItem, *, with_answer: bool) -> Observation 
         value = _usable_value(answer_type, raw, item.unit, {label for label, _ in item.choices})
         if value is None:
             return "unusable_answer_value"
+    task = prior_task(item)
     return Observation(
-        task=item.task,
+        task=task,
         answer_type=answer_type,
         metric=item.scoring.metric,
-        template=template_family(item.template_id, item.task),
+        template=template_family(item.template_id, task),
         objects=_item_objects(item),
         choices=item.choices,
         value=value,
@@ -805,7 +812,7 @@ class BlindBaseline(_Baseline):
         self.folds = folds
         self._prior_file: PriorFile | None = None
         if prior is not None:
-            self._prior_file = read_prior(prior, {i.task for i in items})
+            self._prior_file = read_prior(prior, {prior_task(i) for i in items})
             self._priors = [BlindPrior(self._prior_file.observations)]
             self._fold_sizes: list[int] = []
             self._skipped: Counter = Counter()
