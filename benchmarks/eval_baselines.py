@@ -3,9 +3,9 @@
 Makes synthetic indoor rooms (two views), table tops and streets; builds each preset's benchmark from the
 captures the split holds out (the same split for every preset: same salt and fraction); generates training QA
 from the train side as the blind baseline's prior; checks that train and benchmarks share nothing; evaluates
-chance, frequency, blind (prior from the train split) and blind (cross-fit on the benchmark) on every benchmark,
-each through `spatialforge eval` in a fresh interpreter; compares the runs per preset. The small, readable
-outputs (datasheets, tables, reports, comparisons, leakage reports) are copied to --out. Usage:
+chance, frequency, blind (prior from the train split) and blind (cross-fit on the benchmark) on every
+benchmark, each through `spatialforge eval` in a fresh interpreter; compares the runs per preset. The small,
+readable outputs (datasheets, tables, reports, comparisons, leakage reports) are copied to --out. Usage:
 
     python benchmarks/eval_baselines.py --out benchmarks/eval_baselines
 """

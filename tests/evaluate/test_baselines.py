@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from spatialforge.bench.baselines import frequency_baseline
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 from spatialforge.bench.rules import ScoringRule, score_item
 from spatialforge.evaluate.models import baselines as bl
 from spatialforge.evaluate.models.base import MODELS, GenerationSettings, ModelError, Request

@@ -62,7 +62,7 @@ def bench_item(n: int, image: str) -> tuple[dict, str]:
 
 
 def write_bench(root: Path, n_items: int) -> tuple[Path, dict[str, str]]:
-    """A benchmark folder (bench/build/items.py layout) and {item id: correct reply}."""
+    """A benchmark folder (bench/builder/items.py layout) and {item id: correct reply}."""
     bench = root / "bench"
     (bench / "images").mkdir(parents=True)
     answers: dict[str, str] = {}

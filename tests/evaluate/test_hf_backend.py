@@ -17,7 +17,7 @@ pytest.importorskip("transformers")
 
 from PIL import Image  # noqa: E402
 
-from spatialforge.bench.build.items import BENCH_ITEMS_FILE, BENCH_MANIFEST_FILE, BenchItem  # noqa: E402
+from spatialforge.bench.builder.items import BENCH_ITEMS_FILE, BENCH_MANIFEST_FILE, BenchItem  # noqa: E402
 from spatialforge.bench.rules import ScoringRule  # noqa: E402
 from spatialforge.evaluate.models.base import GenerationSettings, ModelError, Request  # noqa: E402
 from spatialforge.evaluate.models.hf import (  # noqa: E402

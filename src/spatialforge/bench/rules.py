@@ -270,6 +270,10 @@ _SCORERS: dict[str, Scorer] = {
 }
 
 
+def known_metric(metric: str) -> bool:
+    return metric in _SCORERS
+
+
 def score_item(item: PredictionItem, rule: ScoringRule) -> ItemDecision:
     """Parse the reply, compare with the gold answer, say why. Unparsed replies score 0 with their status.
 

@@ -1,5 +1,5 @@
 """Commands for benchmarks and evaluation: `bench presets|exclusions|split|build|leakage`, `eval`,
-`eval-compare`. Thin: they parse options and call bench/build and evaluate/."""
+`eval-compare`. Thin: they parse options and call bench/builder and evaluate/."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _pct(x: float | None) -> str:
 @bench_app.command("presets")
 def presets_command() -> None:
     """List the benchmark presets: tasks, formats, quotas and where their structure comes from."""
-    from spatialforge.bench.build.presets import PRESETS
+    from spatialforge.bench.builder.presets import PRESETS
 
     for preset in PRESETS.values():
         table = Table(
@@ -52,7 +52,7 @@ def presets_command() -> None:
 @bench_app.command("exclusions")
 def exclusions_command() -> None:
     """List the built-in exclusion lists of the leakage guard and what each excludes."""
-    from spatialforge.bench.build.exclusions import BUILTIN_EXCLUSIONS
+    from spatialforge.bench.builder.exclusions import BUILTIN_EXCLUSIONS
 
     table = Table("list", "excludes", "source", title="built-in exclusion lists")
     for lst in BUILTIN_EXCLUSIONS.values():
@@ -77,8 +77,8 @@ def split_command(
     ),
 ) -> None:
     """Split scenes into train and benchmark by capture (never by image), leaving out excluded scenes."""
-    from spatialforge.bench.build.exclusions import resolve_exclusions
-    from spatialforge.bench.build.split import DEFAULT_SALT, SplitConfig, split_scenes
+    from spatialforge.bench.builder.exclusions import resolve_exclusions
+    from spatialforge.bench.builder.split import DEFAULT_SALT, SplitConfig, split_scenes
 
     try:
         cfg = SplitConfig(
@@ -125,9 +125,9 @@ def build_command(
     name: str = typer.Option(None, "--name", help="Benchmark name (default: the preset's)."),
 ) -> None:
     """Build a benchmark from held-out scenes: split by capture, generate, filter, balance, datasheet."""
-    from spatialforge.bench.build.exclusions import resolve_exclusions
-    from spatialforge.bench.build.pipeline import BuildConfig, build_benchmark
-    from spatialforge.bench.build.split import SplitConfig
+    from spatialforge.bench.builder.exclusions import resolve_exclusions
+    from spatialforge.bench.builder.pipeline import BuildConfig, build_benchmark
+    from spatialforge.bench.builder.split import SplitConfig
 
     try:
         split = SplitConfig(
@@ -173,7 +173,7 @@ def leakage_command(
     output: Path = typer.Option(None, "--output", "-o", help="Write the report as JSON here."),
 ) -> None:
     """Report what two datasets share: captures, scenes, images (by path and content); exit 1 on overlap."""
-    from spatialforge.bench.build.leakage import leakage_report, read_dataset_ids
+    from spatialforge.bench.builder.leakage import leakage_report, read_dataset_ids
 
     try:
         report = leakage_report(

@@ -11,7 +11,7 @@ Instructions never mention the answer and are the same for every item of an answ
 
 from __future__ import annotations
 
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 
 PROMPT_VERSION = "1.0.0"
 PROMPT_STYLES = ("instructed", "plain")

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spatialforge.bench.build.items import BENCH_ITEMS_FILE, BenchItem, read_bench_items, read_manifest
+from spatialforge.bench.builder.items import BENCH_ITEMS_FILE, BenchItem, read_bench_items, read_manifest
 from spatialforge.bench.parsers import PARSER_VERSION
 from spatialforge.evaluate.models.base import (
     GenerationSettings,

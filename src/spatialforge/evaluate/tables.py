@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from spatialforge.bench.aggregate import bootstrap_ci
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 from spatialforge.bench.score import ScoreConfig, ScoreReport, run_score
 
 SCORE_INPUT = "score_input.jsonl"

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from spatialforge.bench import metrics
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 from spatialforge.bench.parsers.units import NO_UNIT, convert
 from spatialforge.bench.rules import gold_value
 from spatialforge.errors import RecordError

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 from spatialforge.evaluate.models.base import (
     GenerationSettings,
     ModelBackend,

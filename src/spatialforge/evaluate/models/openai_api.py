@@ -41,7 +41,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
-from spatialforge.bench.build.items import BenchItem
+from spatialforge.bench.builder.items import BenchItem
 from spatialforge.evaluate.models.base import (
     ModelBackend,
     ModelError,
