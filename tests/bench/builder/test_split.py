@@ -216,3 +216,20 @@ def test_skip_invalid_counts_bad_lines_once(tmp_path: Path, config: SplitConfig)
     assert len(sides(tmp_path / "out")) == 3
     written = json.loads((tmp_path / "out" / "split.json").read_text())
     assert sum(written["skipped_lines"].values()) == 2
+
+
+def test_an_excluded_scene_takes_its_capture_with_it(tmp_path: Path) -> None:
+    """One frame of a drive is in a published benchmark: the drive's other frames are capture siblings and must
+    not reach training either (the split unit is the capture), counted as <list>/capture_sibling."""
+    scenes = [
+        hand_scene("drive/000", "drive"),
+        hand_scene("drive/001", "drive", image_path="KITTI_object/training/image_2/000123.png"),
+        hand_scene("drive/002", "drive"),
+        hand_scene("other/000", "other"),
+    ]
+    mine = ExclusionList("mine", image_keys=frozenset({"training/image_2/000123.png"}))
+    report = split_scenes(
+        write_hand_scenes(tmp_path / "in.jsonl", scenes), tmp_path / "out", SplitConfig(0.5), [mine]
+    )
+    assert set(sides(tmp_path / "out")) == {"other/000"}
+    assert dict(report.excluded) == {"mine/image": 1, "mine/capture_sibling": 2}

@@ -216,19 +216,42 @@ def resolve_exclusions(names: Sequence[str] = (), files: Sequence[str | Path] = 
 
 @dataclass
 class ExclusionMatcher:
-    """Applies several lists; the first that matches names the exclusion (counted "<list>/<how>")."""
+    """Applies several lists; the first that matches names the exclusion (counted "<list>/<how>").
+
+    A capture is the split unit, so an excluded scene takes its whole capture with it: after `prepare` has
+    seen every scene, the other scenes of a capture with an excluded scene are excluded too, counted as
+    "<list>/capture_sibling" (the next frames of a KITTI drive whose one frame a benchmark uses)."""
 
     lists: Sequence[ExclusionList]
     counts: dict[str, int] = field(default_factory=dict)
+    tainted: dict[str, str] = field(
+        default_factory=dict
+    )  # capture id -> the list that excluded a scene of it
 
-    def excluded_by(self, scene: Scene) -> str | None:
+    def _direct(self, scene: Scene) -> tuple[str, str] | None:
         for lst in self.lists:
             how = lst.match(scene)
             if how is not None:
-                key = f"{lst.name}/{how}"
-                self.counts[key] = self.counts.get(key, 0) + 1
-                return key
+                return lst.name, how
         return None
+
+    def prepare(self, scenes: Iterable[Scene]) -> None:
+        """First pass: the captures that hold an excluded scene (counts nothing)."""
+        for scene in scenes:
+            hit = self._direct(scene)
+            if hit is not None:
+                self.tainted.setdefault(scene.capture_id, hit[0])
+
+    def excluded_by(self, scene: Scene) -> str | None:
+        hit = self._direct(scene)
+        if hit is not None:
+            key = f"{hit[0]}/{hit[1]}"
+        elif scene.capture_id in self.tainted:
+            key = f"{self.tainted[scene.capture_id]}/capture_sibling"
+        else:
+            return None
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return key
 
     def summaries(self) -> list[dict[str, object]]:
         return [lst.summary() for lst in self.lists]

@@ -177,6 +177,8 @@ def _held_out_scenes(scenes: str, out: Path, exclusions: list[ExclusionList]) ->
     from spatialforge.bench.builder.exclusions import ExclusionMatcher
 
     matcher = ExclusionMatcher(exclusions)
+    if exclusions:
+        matcher.prepare(s for s in iter_scene_lines(scenes) if not isinstance(s, Exception))
     out.mkdir(parents=True, exist_ok=True)
     kept, captures = 0, set()
     with SceneWriter(out / f"{BENCHMARK}.scenes.jsonl") as w:

@@ -99,7 +99,8 @@ def split_scenes(
 ) -> SplitReport:
     """Write output_dir/train.scenes.jsonl and benchmark.scenes.jsonl (input order kept) and split.json.
 
-    Streams the file (twice with benchmark_splits: once to find the captures). A bad scene line stops the
+    Streams the file, once more with exclusion lists (to find the captures an excluded scene takes with it)
+    and with benchmark_splits (to find the benchmark captures). A bad scene line stops the
     split naming file and line, or with skip_invalid is counted under its reason."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,12 +117,15 @@ def split_scenes(
                 continue
             yield entry
 
+    if exclusions:
+        matcher.prepare(scenes())  # an excluded scene takes its capture with it
+        report.skipped.clear()  # counted again on the writing pass
     bench_captures: set[str] | None = None
     if config.benchmark_splits:
         bench_captures, report.conflicts = _benchmark_captures_by_source_split(
             scenes(), config.benchmark_splits
         )
-        report.skipped.clear()  # counted again on the writing pass
+        report.skipped.clear()
     with (
         SceneWriter(out / f"{TRAIN}.scenes.jsonl") as train_w,
         SceneWriter(out / f"{BENCHMARK}.scenes.jsonl") as bench_w,
