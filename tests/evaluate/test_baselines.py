@@ -528,7 +528,7 @@ def test_specs_options_and_errors(tmp_path: Path) -> None:
         MODELS["chance"]({"seed": "x"}, items)
     with pytest.raises(ValueError, match="does not understand"):
         MODELS["frequency"]({"seed": "1"}, items)
-    with pytest.raises(ValueError, match="folds=1 must be at least 2"):
+    with pytest.raises(ValueError, match="folds=1 must be >= 2"):
         MODELS["blind"]({"folds": "1"}, items)
     with pytest.raises(ValueError, match="does not exist"):
         MODELS["blind"]({"prior": str(tmp_path / "missing.jsonl")}, items)

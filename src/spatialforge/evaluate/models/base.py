@@ -151,6 +151,50 @@ def take_option(options: dict[str, str], key: str, default: str | None = None) -
     return options.pop(key, default)
 
 
+def int_option(kind: str, options: dict[str, str], key: str, minimum: int | None = None) -> int | None:
+    """Pop an integer option (None when absent); ValueError naming the model, option and value."""
+    raw = take_option(options, key)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"model {kind!r}: {key}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"model {kind!r}: {key}={value} must be >= {minimum}")
+    return value
+
+
+def float_option(kind: str, options: dict[str, str], key: str, *, positive: bool) -> float | None:
+    """Pop a finite number option, > 0 (positive) or >= 0 (None when absent)."""
+    raw = take_option(options, key)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"model {kind!r}: {key}={raw!r} is not a number") from None
+    if not (value > 0 if positive else value >= 0) or value == float("inf"):
+        raise ValueError(f"model {kind!r}: {key}={raw} must be a finite number {'>' if positive else '>='} 0")
+    return value
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def bool_option(kind: str, options: dict[str, str], key: str) -> bool:
+    """Pop a true/false option (false when absent)."""
+    raw = take_option(options, key)
+    if raw is None:
+        return False
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise ValueError(f"model {kind!r}: {key}={raw!r} is not true or false")
+
+
 def reject_unknown(kind: str, options: dict[str, str]) -> None:
     if options:
         raise ValueError(f"model {kind!r} does not understand option(s) {sorted(options)}")

@@ -48,6 +48,7 @@ from spatialforge.evaluate.models.base import (
     ModelError,
     Reply,
     Request,
+    int_option,
     register_model,
     reject_unknown,
     take_option,
@@ -891,23 +892,10 @@ class BlindBaseline(_Baseline):
 # ---------------------------------------------------------------- registry
 
 
-def _int_option(kind: str, options: dict[str, str], key: str, default: int, minimum: int | None) -> int:
-    raw = take_option(options, key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"model {kind!r}: option {key}={raw!r} is not an integer") from None
-    if minimum is not None and value < minimum:
-        raise ValueError(f"model {kind!r}: option {key}={value} must be at least {minimum}")
-    return value
-
-
 @register_model("chance")
 def build_chance(options: dict[str, str], items: Sequence[BenchItem]) -> ModelBackend:
     options = dict(options)
-    seed = _int_option("chance", options, "seed", 0, minimum=None)
+    seed = int_option("chance", options, "seed") or 0
     reject_unknown("chance", options)
     return ChanceBaseline(items, seed=seed)
 
@@ -922,6 +910,6 @@ def build_frequency(options: dict[str, str], items: Sequence[BenchItem]) -> Mode
 def build_blind(options: dict[str, str], items: Sequence[BenchItem]) -> ModelBackend:
     options = dict(options)
     prior = take_option(options, "prior") or None
-    folds = _int_option("blind", options, "folds", DEFAULT_FOLDS, minimum=2)
+    folds = int_option("blind", options, "folds", 2) or DEFAULT_FOLDS
     reject_unknown("blind", options)
     return BlindBaseline(items, prior=prior, folds=folds)

@@ -64,14 +64,14 @@ from spatialforge.evaluate.models.base import (
     ModelError,
     Reply,
     Request,
+    bool_option,
+    int_option,
     register_model,
     reject_unknown,
     take_option,
 )
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-TRUE_WORDS = ("1", "true", "yes", "on")
-FALSE_WORDS = ("0", "false", "no", "off")
 # How long the batching worker waits for a batch to fill once its first request arrived: the runner keeps
 # batch_size requests in flight, so a batch fills within microseconds except at the end of a run.
 BATCH_WINDOW_S = 0.05
@@ -93,17 +93,6 @@ class HFOptions:
     revision: str | None = None
 
 
-def _bool_option(options: dict[str, str], key: str) -> bool:
-    raw = take_option(options, key)
-    if raw is None:
-        return False
-    if raw.lower() in TRUE_WORDS:
-        return True
-    if raw.lower() in FALSE_WORDS:
-        return False
-    raise ValueError(f"model 'hf': {key}={raw!r} is not true or false")
-
-
 def parse_hf_options(options: dict[str, str]) -> HFOptions:
     """The spec options as HFOptions; ValueError naming the option that is wrong or unknown (no torch)."""
     options = dict(options)
@@ -114,14 +103,8 @@ def parse_hf_options(options: dict[str, str]) -> HFOptions:
     dtype = take_option(options, "dtype") or None
     if dtype is not None and dtype not in DTYPES:
         raise ValueError(f"model 'hf': dtype={dtype!r} is not one of {list(DTYPES)}")
-    raw_batch = take_option(options, "batch_size", "1") or "1"
-    try:
-        batch_size = int(raw_batch)
-    except ValueError:
-        raise ValueError(f"model 'hf': batch_size={raw_batch!r} is not an integer") from None
-    if batch_size < 1:
-        raise ValueError(f"model 'hf': batch_size={batch_size} must be >= 1")
-    trust_remote_code = _bool_option(options, "trust_remote_code")
+    batch_size = int_option("hf", options, "batch_size", 1) or 1
+    trust_remote_code = bool_option("hf", options, "trust_remote_code")
     attn_implementation = take_option(options, "attn_implementation") or None
     revision = take_option(options, "revision") or None
     reject_unknown("hf", options)

@@ -47,6 +47,8 @@ from spatialforge.evaluate.models.base import (
     ModelError,
     Reply,
     Request,
+    float_option,
+    int_option,
     register_model,
     reject_unknown,
     take_option,
@@ -382,35 +384,8 @@ class OpenAIChatBackend(ModelBackend):
         return _Retry("connection_error", f"{self.url}: {type(cause).__name__}: {cause}")
 
 
-def _optional_int_option(options: dict[str, str], key: str, minimum: int) -> int | None:
-    raw = take_option(options, key)
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"model 'openai': {key}={raw!r} is not an integer") from None
-    if value < minimum:
-        raise ValueError(f"model 'openai': {key}={value} must be >= {minimum}")
-    return value
-
-
-def _int_option(options: dict[str, str], key: str, default: int, minimum: int) -> int:
-    value = _optional_int_option(options, key, minimum)
+def _or(value: float | None, default: float) -> float:
     return default if value is None else value
-
-
-def _float_option(options: dict[str, str], key: str, default: float, *, positive: bool) -> float:
-    raw = take_option(options, key)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"model 'openai': {key}={raw!r} is not a number") from None
-    if not (value > 0 if positive else value >= 0) or value == float("inf"):
-        raise ValueError(f"model 'openai': {key}={raw} must be a finite number {'>' if positive else '>='} 0")
-    return value
 
 
 def _base_url_option(options: dict[str, str]) -> str:
@@ -439,6 +414,9 @@ def _api_key(options: dict[str, str]) -> str | None:
     return key or None
 
 
+KIND = "openai"
+
+
 @register_model("openai")
 def build_openai(options: dict[str, str], items: Sequence[BenchItem]) -> ModelBackend:
     """Factory for `openai:base_url=...,model=...[,api_key_env=...,concurrency=4,timeout=120,max_retries=5,
@@ -449,14 +427,14 @@ def build_openai(options: dict[str, str], items: Sequence[BenchItem]) -> ModelBa
     if not model:
         raise ValueError("model 'openai' needs model=... (the name the server serves, e.g. Qwen2.5-VL-7B)")
     api_key = _api_key(options)
-    concurrency = _int_option(options, "concurrency", 4, 1)
-    timeout = _float_option(options, "timeout", 120.0, positive=True)
-    max_retries = _int_option(options, "max_retries", 5, 0)
-    backoff = _float_option(options, "backoff", 1.0, positive=False)
+    concurrency = int_option(KIND, options, "concurrency", 1) or 4
+    timeout = float_option(KIND, options, "timeout", positive=True) or 120.0
+    max_retries = _or(int_option(KIND, options, "max_retries", 0), 5)
+    backoff = _or(float_option(KIND, options, "backoff", positive=False), 1.0)
     image_detail = take_option(options, "image_detail")
     if image_detail is not None and image_detail not in IMAGE_DETAILS:
         raise ValueError(f"model 'openai': image_detail={image_detail!r} is not one of {list(IMAGE_DETAILS)}")
-    max_side = _optional_int_option(options, "max_side", 1)
+    max_side = int_option(KIND, options, "max_side", 1)
     reject_unknown("openai", options)
     return OpenAIChatBackend(
         base_url,
