@@ -219,8 +219,8 @@ def test_skip_invalid_counts_bad_lines_once(tmp_path: Path, config: SplitConfig)
 
 
 def test_an_excluded_scene_takes_its_capture_with_it(tmp_path: Path) -> None:
-    """One frame of a drive is in a published benchmark: the drive's other frames are capture siblings and must
-    not reach training either (the split unit is the capture), counted as <list>/capture_sibling."""
+    """One frame of a drive is in a published benchmark: the drive's other frames are capture siblings and
+    must not reach training either (the split unit is the capture), counted as <list>/capture_sibling."""
     scenes = [
         hand_scene("drive/000", "drive"),
         hand_scene("drive/001", "drive", image_path="KITTI_object/training/image_2/000123.png"),
