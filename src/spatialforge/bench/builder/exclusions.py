@@ -255,7 +255,3 @@ class ExclusionMatcher:
 
     def summaries(self) -> list[dict[str, object]]:
         return [lst.summary() for lst in self.lists]
-
-
-def names_of(lists: Iterable[ExclusionList]) -> list[str]:
-    return [lst.name for lst in lists]

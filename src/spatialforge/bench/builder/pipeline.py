@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ from spatialforge.export.media import marker_from_dict
 from spatialforge.qa.draw_markers import MarkerDrawError, draw_markers
 from spatialforge.scene.io import SceneWriter, iter_scene_lines
 from spatialforge.scene.records import Scene
+from spatialforge.tasks.registry import get_task
 
 BENCH_FORMAT_VERSION = 1
 DATASHEET_MD, DATASHEET_JSON = "datasheet.md", "datasheet.json"
@@ -137,8 +137,6 @@ def _item_images(scene: Scene, record: dict[str, Any], store: ImageStore) -> tup
 def bench_item(
     entry: PresetTask, record: dict[str, Any], images: list[str], marked: bool, preset: Preset
 ) -> BenchItem:
-    from spatialforge.tasks.registry import get_task
-
     value = record["answer_value"]
     return BenchItem(
         id=f"{preset.name}/{entry.name}/{record['id']}",
@@ -436,8 +434,3 @@ def _write_datasheet(out: Path, manifest: dict[str, Any], items: list[BenchItem]
         "```",
     ]
     (out / DATASHEET_MD).write_text("\n".join(lines) + "\n")
-
-
-def clean_work(out: Path) -> None:
-    """Remove the intermediate generate run (kept by default for inspection and resumes)."""
-    shutil.rmtree(out / "work" / "qa", ignore_errors=True)
