@@ -214,8 +214,14 @@ class HFVisionLanguageModel(ModelBackend):
     kind = "hf"
 
     def __init__(self, options: HFOptions) -> None:
-        import torch
-        import transformers
+        try:
+            import torch
+            import transformers
+        except ImportError as e:
+            raise ValueError(
+                f"model 'hf' needs torch and transformers ({e.name} is not installed): "
+                "pip install 'spatialforge[hf]'"
+            ) from None
 
         self.options = options
         self.device = _choose_device(options.device)
