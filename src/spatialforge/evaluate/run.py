@@ -16,7 +16,6 @@ Layout of OUT: docs/EVAL.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
@@ -40,6 +39,8 @@ from spatialforge.evaluate.models.base import (
 from spatialforge.evaluate.prompts import build_prompt, prompt_record
 from spatialforge.evaluate.store import PredictionStore
 from spatialforge.evaluate.tables import build_tables, score_run, write_tables
+from spatialforge.files import sha256_of
+from spatialforge.jsonl import JsonlWriter
 
 EVAL_FILE = "eval.json"
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -90,11 +91,7 @@ class EvalReport:
 
 def items_digest(bench_dir: Path) -> str:
     """sha256 of the benchmark's items.jsonl: two runs compare only if they asked the same questions."""
-    h = hashlib.sha256()
-    with open(bench_dir / BENCH_ITEMS_FILE, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_of(bench_dir / BENCH_ITEMS_FILE)
 
 
 def select_items(items: Sequence[BenchItem], cfg: EvalConfig) -> list[BenchItem]:
@@ -298,7 +295,8 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
     finally:
         store.close()
         model.close()
-    _write_failures(out / FAILURES_FILE, failures)
+    with JsonlWriter(out / FAILURES_FILE, dict) as writer:
+        writer.write_all(failures)
 
     replies = {i.id: done[i.id]["prediction"] for i in items if i.id in done}
     report.answered = len(replies)
@@ -331,11 +329,3 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
         write_report(out)
     report.seconds = round(time.perf_counter() - start, 3)
     return report
-
-
-def _write_failures(path: Path, failures: list[dict[str, Any]]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as fh:
-        for failure in failures:
-            fh.write(json.dumps(failure, ensure_ascii=False) + "\n")
-    partial.replace(path)

@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 from PIL import Image
 
 from spatialforge.errors import RecordError
+from spatialforge.files import write_atomic
 from spatialforge.jsonl import JsonlWriter, decode_line, encode_line
 from spatialforge.qa.draw_markers import (
     MARKER_REJECTIONS,
@@ -440,6 +441,4 @@ def _without_marked_paths(line: str) -> str:
 
 
 def _write_report(path: Path, report: MarkReport) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(report.as_dict(), indent=2) + "\n")

@@ -14,7 +14,6 @@ and up to `MAX_EXAMPLES` examples per kind; `leaked` is true when any kind overl
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import orjson
 from spatialforge.bench.builder.exclusions import image_key, load_exclusion_list
 from spatialforge.bench.builder.items import BENCH_ITEMS_FILE, iter_bench_items
 from spatialforge.errors import RecordError
+from spatialforge.files import sha256_of
 from spatialforge.scene.io import iter_scene_lines
 
 MAX_EXAMPLES = 20
@@ -43,23 +43,11 @@ class DatasetIds:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-def _sha256(path: Path) -> str | None:
-    try:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    except OSError:
-        return None
-
-
 def _add_hash(ds: DatasetIds, path: Path) -> None:
-    digest = _sha256(path)
-    if digest is None:
+    try:
+        ds.ids["image_sha256"].add(sha256_of(path))
+    except OSError:
         ds.unreadable_images += 1
-    else:
-        ds.ids["image_sha256"].add(digest)
 
 
 def _read_scenes(path: Path, hash_images: bool) -> DatasetIds:

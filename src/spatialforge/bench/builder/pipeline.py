@@ -46,6 +46,8 @@ from spatialforge.engine.backends import Backend
 from spatialforge.engine.generate import GenerateConfig, run_generate
 from spatialforge.export.groups import iter_qa_file
 from spatialforge.export.media import marker_from_dict
+from spatialforge.files import write_atomic
+from spatialforge.jsonl import JsonlWriter
 from spatialforge.qa.draw_markers import MarkerDrawError, draw_markers
 from spatialforge.scene.io import SceneWriter, iter_scene_lines
 from spatialforge.scene.records import Scene
@@ -102,9 +104,7 @@ class ImageStore:
         if rel not in self.written:
             target = self.root / rel
             if not target.exists():
-                partial = target.with_name(target.name + ".partial")
-                partial.write_bytes(data)
-                partial.replace(target)
+                write_atomic(target, data)
             self.written.add(rel)
         return rel
 
@@ -242,7 +242,8 @@ def build_benchmark(
             continue
         items.append(bench_item(entry, record, images, marked, preset))
 
-    _write_items(out / BENCH_ITEMS_FILE, items)
+    with JsonlWriter(out / BENCH_ITEMS_FILE, BenchItem.to_json) as writer:
+        writer.write_all(items)
     per_task = Counter(i.task for i in items)
     captures = sorted({i.capture_id for i in items if i.capture_id})
     (out / BENCH_CAPTURES_FILE).write_text(json.dumps({"capture_ids": captures}, indent=2) + "\n")
@@ -278,14 +279,6 @@ def _check_rebuild(out: Path, cfg: BuildConfig) -> None:
             f"{out} holds a benchmark built with different {', '.join(differing)}; "
             "use a new --output folder (or delete this one) to build differently"
         )
-
-
-def _write_items(path: Path, items: list[BenchItem]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as fh:
-        for item in items:
-            fh.write(json.dumps(item.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
-    partial.replace(path)
 
 
 def _manifest(

@@ -53,6 +53,7 @@ from spatialforge.evaluate.models.base import (
     reject_unknown,
     take_option,
 )
+from spatialforge.files import sha256_of
 from spatialforge.qa.io import iter_qa_lines
 from spatialforge.qa.records import QARecord
 
@@ -719,14 +720,6 @@ def fold_key(item: BenchItem) -> str:
     return item.capture_id or item.scene_id or f"item:{item.id}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class PriorFile:
     """The observations read from a QA JSONL file, with what was skipped and why."""
@@ -775,7 +768,7 @@ def read_prior(path: str, tasks: set[str]) -> PriorFile:
             f"blind: prior file {path!r} has no usable QA record for the benchmark's tasks {sorted(tasks)} "
             f"(ignored {dict(ignored)}, bad lines {dict(bad_lines)})"
         )
-    return PriorFile(path, _sha256(file), observations, ignored, bad_lines)
+    return PriorFile(path, sha256_of(file), observations, ignored, bad_lines)
 
 
 def _format_answer(item: BenchItem, value: Any) -> str:

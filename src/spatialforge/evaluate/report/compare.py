@@ -37,6 +37,7 @@ from spatialforge.evaluate.report.stats import (
     paired_bootstrap,
     paired_bootstrap_macro,
 )
+from spatialforge.files import write_atomic
 
 COMPARISON_FILE = "comparison.html"
 
@@ -542,12 +543,6 @@ def render_comparison_md(data: dict[str, Any]) -> str:
 # --- files ------------------------------------------------------------------------------------------------
 
 
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write_comparison(
     eval_dirs: Sequence[Path],
     out: Path,
@@ -563,7 +558,7 @@ def write_comparison(
     html_path = out if out.suffix.lower() in (".html", ".htm") else out / COMPARISON_FILE
     data = compare_runs(eval_dirs, labels, n_resamples=n_resamples, seed=seed, confidence=confidence)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    _write(html_path.with_suffix(".json"), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    _write(html_path.with_suffix(".md"), render_comparison_md(data))
-    _write(html_path, render_comparison_html(data))
+    write_atomic(html_path.with_suffix(".json"), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(html_path.with_suffix(".md"), render_comparison_md(data))
+    write_atomic(html_path, render_comparison_html(data))
     return html_path

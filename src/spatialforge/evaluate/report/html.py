@@ -38,6 +38,7 @@ from spatialforge.evaluate.report.stats import (
     numeric_pair,
     scoring_bands,
 )
+from spatialforge.files import write_atomic
 
 REPORT_FILE = "report.html"
 MAX_LISTED_ITEMS = 25  # per item list (unparsed, lowest scores, failures)
@@ -553,7 +554,5 @@ def write_report(eval_dir: Path, out: Path | None = None, *, max_items: int = MA
     target = Path(out) if out is not None else Path(eval_dir) / REPORT_FILE
     text = render_report(Path(eval_dir), max_items)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    write_atomic(target, text)
     return target
