@@ -30,8 +30,9 @@ from spatialforge.qa.records import qa_from_dict, qa_to_dict
 from spatialforge.scene.io import read_scenes, write_scenes
 from spatialforge.scene.records import Scene
 from spatialforge.sources.ingest import ingest
-from spatialforge.tasks.banks import DERIVED_FORMATS, load_bank
+from spatialforge.tasks.banks import DERIVED_FORMATS, bank_of
 from spatialforge.tasks.registry import TASKS
+from tests.tasks.multiview_scenes import synthetic_trajectories
 
 N_SCENES = 40
 N_BUCKETS = 8
@@ -48,6 +49,11 @@ def scenes_path(box_scenes: list[Scene], tmp_path_factory: pytest.TempPathFactor
     path = tmp_path_factory.mktemp("scenes") / "scenes.jsonl"
     write_scenes(path, box_scenes)
     return path
+
+
+@pytest.fixture(scope="module")
+def multiview_scenes(tmp_path_factory: pytest.TempPathFactory) -> list[Scene]:
+    return synthetic_trajectories(tmp_path_factory.mktemp("multiview"), count=16)
 
 
 @pytest.fixture(scope="module")
@@ -80,17 +86,17 @@ def _question_id(template_id: str) -> str:
 
 @pytest.mark.parametrize("name", list(TASKS))
 def test_registry_sweep_every_task_every_format(
-    name: str, box_scenes: list[Scene], fixture_scenes: list[Scene]
+    name: str, box_scenes: list[Scene], fixture_scenes: list[Scene], multiview_scenes: list[Scene]
 ) -> None:
     spec = TASKS[name]
-    bank = load_bank(spec.name, spec.formats, spec.variants)
+    bank = bank_of(spec)
     # The default mix (free, mcq, tf), then SPAR's fill and sentence alike (the default mix has neither).
     configs = [
         GenerateConfig(tasks=(name,), max_qa_per_scene=40),
         GenerateConfig(tasks=(name,), max_qa_per_scene=40, format_weights=(("fill", 1.0), ("sentence", 1.0))),
     ]
     questions: dict[str, set[str]] = defaultdict(set)
-    for config, scene in itertools.product(configs, fixture_scenes + box_scenes[:10]):
+    for config, scene in itertools.product(configs, fixture_scenes + box_scenes[:10] + multiview_scenes):
         result = generate_scene(scene, config)
         assert len(result.records) <= 40
         for record in result.records:
@@ -118,8 +124,11 @@ def test_all_tasks_together_on_the_fixtures(fixture_scenes: list[Scene]) -> None
             assert record["scene_id"] == scene.scene_id and record["source"] == scene.source
             seen[record["task"]] += 1
     # No fixture dataset declares depth: tasks that require it are skipped there ("<task>/no_depth") and
-    # are checked on the box scenes (ray-cast depth) by the registry sweep instead.
-    assert set(seen) == {name for name, spec in TASKS.items() if "depth" not in spec.requires}
+    # are checked on the box scenes (ray-cast depth) by the registry sweep instead. The fixtures are single
+    # images: the multi-view tasks leave their mix (checked on synthetic trajectories by the sweep).
+    assert set(seen) == {
+        name for name, spec in TASKS.items() if not {"depth", "multi_view"} & set(spec.requires)
+    }
 
 
 # ---------------------------------------------------------------- (b) determinism

@@ -19,6 +19,7 @@ from spatialforge.tasks.banks import (
     TF_STYLES,
     BankError,
     Template,
+    bank_of,
     is_sentence_answer,
     load_bank,
     load_common,
@@ -439,7 +440,7 @@ def _all_templates(bank: banks.TemplateBank):
 @pytest.mark.parametrize("name", list(TASKS))
 def test_registered_bank_loads(name: str) -> None:
     spec = TASKS[name]
-    bank = load_bank(spec.name, spec.formats, spec.variants)
+    bank = bank_of(spec)
     assert bank.task == name and bank.version >= 1
     assert set(bank.questions) == {f for f in spec.formats if f not in DERIVED_FORMATS}
     assert {"fill", "sentence"} <= set(spec.formats) if "free" in spec.formats else True
@@ -457,7 +458,7 @@ def test_registered_bank_loads(name: str) -> None:
 @pytest.mark.parametrize("name", list(TASKS))
 def test_registered_bank_style(name: str) -> None:
     spec = TASKS[name]
-    bank = load_bank(spec.name, spec.formats, spec.variants)
+    bank = bank_of(spec)
     for section, fmt, t in _all_templates(bank):
         where = f"{name} {section}.{fmt} {t.id}: {t.text!r}"
         assert "}'s" not in t.text and "}\u2019s" not in t.text, f"possessive on a slot: {where}"
@@ -493,7 +494,7 @@ def _fact_slots() -> dict[tuple[str, str], tuple[set[str], bool]]:
 def test_templates_use_only_the_slots_their_facts_fill() -> None:
     facts = _fact_slots()
     for name, spec in TASKS.items():
-        bank = load_bank(spec.name, spec.formats, spec.variants)
+        bank = bank_of(spec)
         for variant in spec.variants:
             assert (name, variant) in facts, f"no fact of {name}/{variant!r} on the probe scenes"
             slots, two_valued = facts[(name, variant)]
@@ -513,6 +514,6 @@ def test_tf_value_reads_as_the_asserted_value() -> None:
     # The value slot sits where a value reads naturally: never right after "the" or "a" (that would say
     # "the 2 meters" or "a to the left of").
     for name, spec in TASKS.items():
-        bank = load_bank(spec.name, spec.formats, spec.variants)
+        bank = bank_of(spec)
         for _, _, t in _all_templates(bank):
             assert not re.search(r"\b(the|a|an) \{value\}", t.text, re.IGNORECASE), (name, t.id, t.text)

@@ -37,7 +37,7 @@ from spatialforge.qa.references import MARKER_COLOURS, reference_options
 from spatialforge.qa.units import VOLUME_TO_M3
 from spatialforge.scene.records import Gravity, Object3D, ObjectObservation, Scene, View
 from spatialforge.sources.fronts import has_semantic_front
-from spatialforge.tasks.banks import is_sentence_answer, load_bank, load_common
+from spatialforge.tasks.banks import bank_of, is_sentence_answer, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
@@ -150,7 +150,7 @@ def _ctx(scene: Scene) -> ViewContext:
 
 def _bank(name: str):
     spec = TASKS[name]
-    return load_bank(spec.name, spec.formats, spec.variants)
+    return bank_of(spec)
 
 
 def _facts(ctx: ViewContext, name: str, limit: int = 12, seed: str = "facts") -> list[Fact]:

@@ -38,9 +38,10 @@ from spatialforge.export.datasheet import write_datasheet
 from spatialforge.qa.records import FORMATS
 from spatialforge.qa.references import MARKER_COLOURS, SPAR_MARKER_COLOURS
 from spatialforge.scene.records import Scene
-from spatialforge.tasks.banks import TemplateBank, load_bank, load_common
+from spatialforge.tasks.banks import TemplateBank, bank_of, load_common
 from spatialforge.tasks.context import VIEW_REQUIREMENTS, ViewContext
-from spatialforge.tasks.registry import HISPATIAL_FAMILY_WEIGHTS, TASKS, get_task, task_weights
+from spatialforge.tasks.multiview import ViewSetContext, pair_sets, sequence_sets
+from spatialforge.tasks.registry import DEFAULT_FAMILY_WEIGHTS, TASKS, get_task, task_weights
 from spatialforge.tasks.render import Renderer
 from spatialforge.tasks.spec import Category, Fact, TaskSpec
 
@@ -53,6 +54,7 @@ DEFAULT_MAX_QA_PER_SCENE = 48
 DEFAULT_MAX_ATTEMPTS_PER_QA = 8
 GENERATE_FORMATS = FORMATS
 MIX_KEY = "__mix__"
+VIEW_SETS_KEY = "__view_sets__"  # the rng that draws a scene's view pairs (tasks/multiview.py)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class GenerateConfig:
     formats: tuple[str, ...] = GENERATE_FORMATS
     format_profile: str = DEFAULT_FORMAT_PROFILE
     format_weights: tuple[tuple[str, float], ...] | None = None
-    family_weights: tuple[tuple[str, float], ...] = tuple(HISPATIAL_FAMILY_WEIGHTS.items())
+    family_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_FAMILY_WEIGHTS.items())
     task_weights: tuple[tuple[str, float], ...] = ()
     max_qa_per_scene: int = DEFAULT_MAX_QA_PER_SCENE
     max_attempts_per_qa: int = DEFAULT_MAX_ATTEMPTS_PER_QA
@@ -182,6 +184,13 @@ class Plan:
     def weights(self) -> tuple[float, ...]:
         return tuple(p.weight for p in self.tasks)
 
+    @cached_property
+    def single_view_mix(self) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """(names, weights) of the tasks a one-view scene can serve: the multi-view tasks leave a one-view
+        scene's mix, instead of taking quota they can never fill (random.choices scales the weights)."""
+        kept = [p for p in self.tasks if "multi_view" not in p.spec.requires]
+        return tuple(p.spec.name for p in kept), tuple(p.weight for p in kept)
+
 
 @cache
 def build_plan(config: GenerateConfig) -> Plan:
@@ -202,7 +211,7 @@ def build_plan(config: GenerateConfig) -> Plan:
         )
         if not formats or weights[name] <= 0:
             continue
-        bank = load_bank(spec.name, spec.formats, spec.variants)
+        bank = bank_of(spec)
         plans.append(TaskPlan(spec, bank, weights[name], formats, tuple(fmt_weight[f] for f in formats)))
     if not plans:
         weighted = [f for f, w in fmt_weight.items() if w > 0]
@@ -213,14 +222,19 @@ def build_plan(config: GenerateConfig) -> Plan:
     return Plan(tuple(plans), profile.mcq_layout, profile.always_mark, profile.marker_colours)
 
 
-def _quotas(plan: Plan, config: GenerateConfig, mix_seed: int) -> Counter[str]:
-    """Task -> QA slots of one scene: max_qa_per_scene draws by task weight with the scene's "__mix__" rng."""
+def _quotas(plan: Plan, config: GenerateConfig, mix_seed: int, multi_view: bool) -> Counter[str]:
+    """Task -> QA slots of one scene: max_qa_per_scene draws by task weight with the scene's "__mix__" rng,
+    over every task for a scene of several views and over the single-view tasks otherwise."""
     mix = random.Random(mix_seed)  # = rng_for(config.seed, scene_id, MIX_KEY)
-    return Counter(mix.choices(plan.names, weights=plan.weights, k=config.max_qa_per_scene))
+    names, weights = (plan.names, plan.weights) if multi_view else plan.single_view_mix
+    if not names:
+        return Counter()
+    return Counter(mix.choices(names, weights=weights, k=config.max_qa_per_scene))
 
 
-def _round_robin(task: TaskPlan, contexts: Sequence[ViewContext], rng: random.Random) -> Iterator[tuple]:
-    """(context, candidate) pairs alternating over the scene's views until all are exhausted."""
+def _round_robin(task: TaskPlan, contexts: Sequence[Any], rng: random.Random) -> Iterator[tuple]:
+    """(context, candidate) pairs alternating over the scene's views (or view sets) until all are
+    exhausted."""
     if len(contexts) == 1:
         ctx = contexts[0]
         for item in task.spec.candidates(ctx, rng):
@@ -322,17 +336,53 @@ def _plan_for(config: GenerateConfig) -> Plan:
     return _last_plan[1]
 
 
+class _SceneViews:
+    """A scene's per-view contexts, its view sets (built on first use, once per scope) and one Renderer per
+    tuple of images a question shows."""
+
+    def __init__(self, scene: Scene, plan: Plan, view_set_seed: int) -> None:
+        self.scene = scene
+        self.plan = plan
+        self.contexts = [ViewContext(scene, view) for view in scene.views]
+        self._by_id = {ctx.view.view_id: ctx for ctx in self.contexts}
+        self._view_set_seed = view_set_seed
+        self._sets: dict[str, list[ViewSetContext]] = {}
+        self._renderers: dict[tuple[str, ...], Renderer] = {}
+        self._common = load_common()
+
+    def for_scope(self, scope: str) -> Sequence[Any]:
+        """The contexts a task of this scope runs over (spec.SCOPES)."""
+        if scope == "view":
+            return self.contexts
+        found = self._sets.get(scope)
+        if found is None:
+            if scope == "pair":
+                found = pair_sets(self.scene, self.contexts, random.Random(self._view_set_seed))
+            else:
+                found = sequence_sets(self.scene, self.contexts)
+            self._sets[scope] = found
+        return found
+
+    def renderer(self, ctx: Any, fact: Fact) -> Renderer:
+        """The renderer of the images `fact` shows: its view_ids, else the single view of its context."""
+        view_ids = fact.view_ids or (ctx.view.view_id,)
+        found = self._renderers.get(view_ids)
+        if found is None:
+            plan = self.plan
+            images = [self._by_id[v] for v in view_ids]
+            found = Renderer(images, self._common, plan.mcq_layout, plan.always_mark, plan.marker_colours)
+            self._renderers[view_ids] = found
+        return found
+
+
 def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     """The QA records of one scene (see the module docstring)."""
     plan = _plan_for(config)
-    common = load_common()
-    contexts = [ViewContext(scene, view) for view in scene.views]
-    renderers = {
-        id(ctx): Renderer(ctx, common, plan.mcq_layout, plan.always_mark, plan.marker_colours)
-        for ctx in contexts
-    }
-    mix_seed, *task_seeds = scene_seeds(config.seed, scene.scene_id, (MIX_KEY, *plan.names))
-    quotas = _quotas(plan, config, mix_seed)
+    mix_seed, view_set_seed, *task_seeds = scene_seeds(
+        config.seed, scene.scene_id, (MIX_KEY, VIEW_SETS_KEY, *plan.names)
+    )
+    views = _SceneViews(scene, plan, view_set_seed)
+    quotas = _quotas(plan, config, mix_seed, multi_view=len(scene.views) >= 2)
     records: list[dict[str, Any]] = []
     rejected: Counter[str] = Counter()
     # A box with NaN/inf or a non-positive side is left out of every question; counted once per scene.
@@ -347,15 +397,21 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
             continue
         rng = random.Random(seed)  # = engine.seeds.rng_for(config.seed, scene_id, task)
         produced, attempts = 0, 0
-        usable = contexts
-        if task.view_requirements:
+        usable = views.for_scope(task.spec.scope)
+        if task.view_requirements and task.spec.scope == "view":
             usable = []
-            for ctx in contexts:
+            for ctx in views.contexts:
                 unmet = ctx.unmet_requirement(task.view_requirements)
                 if unmet is None:
                     usable.append(ctx)
                 else:  # counted once per view: the view cannot serve the task at all
                     rejected[f"{name}/{unmet}"] += 1
+        elif task.view_requirements:
+            # A view set serves when its main view does (depth, gravity and scale are the scene's or the main
+            # image's); a scene without view sets (no two views share an object) is counted once.
+            usable = [vs for vs in usable if vs.views[0].unmet_requirement(task.view_requirements) is None]
+            if not usable:
+                rejected[f"{name}/no_view_set"] += 1
         for ctx, item in _round_robin(task, usable, rng):
             attempts += 1
             if isinstance(item, str):
@@ -364,7 +420,7 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
                 fmt = _draw_format(task, rng, quota - produced)
                 if fmt is None:
                     break
-                out = renderers[id(ctx)].render(task.spec, task.bank, item, fmt, rng, seed)
+                out = views.renderer(ctx, item).render(task.spec, task.bank, item, fmt, rng, seed)
                 if isinstance(out, str):
                     rejected[f"{name}/{out}"] += 1
                 else:

@@ -131,6 +131,12 @@ def _category_text(obj: Object3D) -> str:
     return obj.category.replace("_", " ")
 
 
+def category_reference(obj: Object3D) -> Reference:
+    """ "the <category>", for a caller that has checked that no other object it shows shares the category
+    (a multi-image question naming an object without marking where it is)."""
+    return Reference(obj.object_id, f"the {_category_text(obj)}", "category", None, None)
+
+
 def visibility_refusal(
     scene: Scene, view: View, obj: Object3D, *, center_z: float | None = None
 ) -> ReferenceRefusal | None:
@@ -270,15 +276,21 @@ def box_marker(view: View, obj: Object3D, colour: str) -> ReferenceMarker:
 
 
 def marker_reference(
-    view: View, obj: Object3D, used_colours: Sequence[str], colours: Sequence[str] = MARKER_COLOURS
+    view: View,
+    obj: Object3D,
+    used_colours: Sequence[str],
+    colours: Sequence[str] = MARKER_COLOURS,
+    image_number: int | None = None,
 ) -> Reference | ReferenceRefusal:
     """A box-marker reference in the first colour of `colours` (MARKER_COLOURS by default) not in
-    used_colours."""
+    used_colours. image_number: in a question about several images, the 1-based number of the image the box
+    is drawn on, named in the text ("the chair (highlighted by the red box in image 2)")."""
     free = [c for c in colours if c not in used_colours]
     if not free:
         return ReferenceRefusal("no_free_marker_colour", f"used: {sorted(used_colours)}")
     marker = box_marker(view, obj, free[0])
-    text = f"the {_category_text(obj)} (highlighted by the {marker.colour} box)"
+    where = "" if image_number is None else f" in image {image_number}"
+    text = f"the {_category_text(obj)} (highlighted by the {marker.colour} box{where})"
     return Reference(obj.object_id, text, "marker", None, marker)
 
 

@@ -130,6 +130,12 @@ def length_unit_options(length_m: float) -> tuple[tuple[str, float], ...]:
     return _bucket(length_m, LENGTH_BUCKETS)
 
 
+def area_unit_options(area_m2: float) -> tuple[tuple[str, float], ...]:
+    """The (unit, probability) pairs used for an area (AREA_UNITS, whatever its size)."""
+    _check(area_m2, "area_m2")
+    return tuple(AREA_UNITS)
+
+
 def volume_unit_options(volume_m3: float) -> tuple[tuple[str, float], ...]:
     """The (unit, probability) pairs used for a volume (litres or cubic metres, or cubic feet)."""
     _check(volume_m3, "volume_m3")

@@ -57,6 +57,10 @@ FILL_INSTRUCTION_SLOTS = {
     "direction": set(),  # x, y, z of a unit vector
     "choice": {"options"},  # one of a short list of values
     "phrase": set(),  # a value from a set too long or too wordy to list
+    "box": set(),  # a 2D box on the 0-1000 grid (position_matching)
+    "image_point": set(),  # a point on the 0-1000 grid and a depth (camera_motion_infer)
+    "index_list": set(),  # image numbers (obj_frame_locate)
+    "view_change": set(),  # SPAR's released camera-motion string (view_change_infer)
 }
 
 
@@ -252,6 +256,12 @@ def load_bank(task: str, formats: tuple[str, ...], variants: tuple[str, ...]) ->
     """The checked bank of a task (cached per process)."""
     where, data = _read(task)
     return parse_bank(where, data, task, formats, variants)
+
+
+def bank_of(spec: Any) -> TemplateBank:
+    """The bank a registered task (tasks.spec.TaskSpec) renders with: its own, or the one it names (a
+    multi-view variant asks with its single-view task's templates)."""
+    return load_bank(spec.bank or spec.name, spec.formats, spec.variants)
 
 
 @cache

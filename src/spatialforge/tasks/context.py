@@ -48,7 +48,12 @@ class ViewContext:
     camera and judging frames as plain floats (computed together in one numpy pass, then read by key: tasks
     look them up for every candidate, where numpy's per-call overhead would dominate)."""
 
-    def __init__(self, scene: Scene, view: View) -> None:
+    def __init__(self, scene: Scene, view: View, also_visible_in: Sequence[ViewContext] = ()) -> None:
+        """also_visible_in: other views' contexts of the same scene; an object visible in any of them counts
+        as visible here too, with its centre and front still taken in this view's frames. That is the main
+        viewpoint of a multi-view question (tasks/multiview.py): objects seen in any image, judged from the
+        first image's camera. Such a context names no object itself: each is named in an image it is visible
+        in (Mention.image)."""
         self.scene = scene
         self.view = view
         self.cam_frame = view.frame  # "cam:<view_id>"
@@ -91,6 +96,12 @@ class ViewContext:
             o.object_id: visibility_refusal(scene, view, o, center_z=row[2])
             for o, row in zip(objects, cam_rows, strict=True)
         }
+        if also_visible_in:
+            # Visible in this view or in another of the set: the refusal here only when none sees it.
+            for other in also_visible_in:
+                for oid, refusal in other._visibility.items():
+                    if refusal is None:
+                        self._visibility[oid] = None
         visible = []
         for i, o in enumerate(objects):
             # Visible in this view, with a well-formed box (finite, positive size); in scene order.

@@ -33,6 +33,16 @@ HISPATIAL_FAMILY_WEIGHTS: dict[str, float] = {
     "problem_solving": 0.6,
 }
 
+# Multi-view tasks (SPAR) form one family of their own, outside HiSpatial's table. Its weight is our choice:
+# 100, the size of the whole HiSpatial table, so half the QA of a multi-view scene asks across views (SPAR-7M
+# covers single-view, multi-view and video inputs, paper 003 sec. 3.2, without a share we could carry over).
+# One-view scenes leave the family out of their mix (engine/generate.py), so their mix stays HiSpatial's.
+MULTI_VIEW_FAMILY_WEIGHT = 100.0
+DEFAULT_FAMILY_WEIGHTS: dict[str, float] = {
+    **HISPATIAL_FAMILY_WEIGHTS,
+    "multi_view": MULTI_VIEW_FAMILY_WEIGHT,
+}
+
 TASKS: dict[str, TaskSpec] = {}
 
 
@@ -47,17 +57,21 @@ def register(
     definition: str,
     variants: Sequence[str] = ("",),
     scale_free: bool = False,
+    scope: str = "view",
+    bank: str | None = None,
 ):
     """Decorator: register `fn(ctx, rng) -> Iterator[Fact | reason]` as task `name`. `formats` lists the
     formats with their own templates (free, mcq, tf); SPAR's fill and sentence, which are rendered from the
     free templates, are added to every task that declares free. Every task needs metric lengths
     ("metric_scale" is added to `requires`) unless it is `scale_free`: its answers and the facts it judges
-    hold without lengths in metres (orientation relative to the viewer, which ImageNet3D poses serve)."""
+    hold without lengths in metres (orientation relative to the viewer, which ImageNet3D poses serve).
+    scope: what the task looks at (spec.SCOPES: one view, a pair of views, a keyframe sequence); bank: render
+    with another task's template bank (a multi-view variant asks what its single-view task asks)."""
 
     def wrap(fn: Candidates) -> Candidates:
         if name in TASKS:
             raise ValueError(f"task {name!r} is registered twice")
-        if family not in HISPATIAL_FAMILY_WEIGHTS:
+        if family not in DEFAULT_FAMILY_WEIGHTS:
             raise ValueError(f"task {name!r}: unknown family {family!r}")
         derived = tuple(f for f, base in DERIVED_FORMATS.items() if base in formats and f not in formats)
         TASKS[name] = TaskSpec(
@@ -70,6 +84,8 @@ def register(
             tuple(variants),
             definition,
             fn,
+            scope,
+            bank,
         )
         return fn
 
@@ -85,7 +101,7 @@ def get_task(name: str) -> TaskSpec:
 
 def task_weights(
     names: Sequence[str] | None = None,
-    family_weights: Mapping[str, float] = HISPATIAL_FAMILY_WEIGHTS,
+    family_weights: Mapping[str, float] = DEFAULT_FAMILY_WEIGHTS,
     overrides: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """Sampling weight of each selected task (summing to 1): its family's weight split equally among the
@@ -114,3 +130,5 @@ from spatialforge.tasks import level2  # noqa: E402, F401
 from spatialforge.tasks import perspective  # noqa: E402, F401
 from spatialforge.tasks import counting  # noqa: E402, F401
 from spatialforge.tasks import problem_solving  # noqa: E402, F401
+from spatialforge.tasks import multiview_variants  # noqa: E402, F401
+from spatialforge.tasks import multiview_tasks  # noqa: E402, F401

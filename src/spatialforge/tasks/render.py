@@ -60,12 +60,34 @@ from spatialforge.qa.choices import (
     place_options,
 )
 from spatialforge.qa.records import QA_SCHEMA_VERSION, qa_id
-from spatialforge.qa.references import MARKER_COLOURS, ReferenceRefusal, marker_reference
-from spatialforge.qa.units import draw_unit, length_unit_options, unit_word, volume_unit_options
+from spatialforge.qa.references import (
+    MARKER_COLOURS,
+    ReferenceRefusal,
+    category_reference,
+    marker_reference,
+)
+from spatialforge.qa.units import (
+    area_unit_options,
+    draw_unit,
+    length_unit_options,
+    unit_word,
+    volume_unit_options,
+)
 from spatialforge.tasks.banks import CommonBank, Template, TemplateBank
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.sampling import below
-from spatialforge.tasks.spec import Angle, Category, Count, Fact, Pixel, Quantity, TaskSpec, Vector
+from spatialforge.tasks.spec import (
+    Angle,
+    Answer,
+    Category,
+    Count,
+    Fact,
+    Pixel,
+    Quantity,
+    Structured,
+    TaskSpec,
+    Vector,
+)
 
 # Options of a numeric or many-valued categorical mcq (HiSpatial and SPAR both use four).
 MCQ_OPTIONS = 4
@@ -83,7 +105,7 @@ DISTRACTOR_DISTINCT = RatioBand(0.75, 1.25)
 POSITION_MAX_RELATIVE_ERROR = 0.25
 # Decimals of stored SI values: 0.1 mm for lengths and unit vectors, 1 cm^3 for volumes, 0.1 mrad (0.006 deg)
 # for angles.
-SI_DECIMALS = {"length": 4, "volume": 6, "unit": 4, "position_m": 4, "angle": 4}
+SI_DECIMALS = {"length": 4, "area": 4, "volume": 6, "unit": 4, "position_m": 4, "angle": 4}
 # Decimals shown in vector answers: centimetres for positions, 2 decimals for unit vectors.
 VECTOR_SHOWN_DECIMALS = 2
 
@@ -107,6 +129,12 @@ MCQ_LAYOUTS = ("lines", "inline")
 _PARENTHESISED = re.compile(r"\([^)]*\)")  # "the point at (75, 700)": its comma does not make it a list
 
 TF_WORDS = {"yes_no": ("Yes", "No"), "true_false": ("True", "False")}
+# Appended to a multi-image question whose answer is taken in the main camera's frame (SPAR: "We use the first
+# image to reflect the main perspective, which aligns with the observer's viewpoint", appendix 7.6).
+MAIN_VIEW_NOTE = (
+    "Image 1 is the main view: answer as seen from its camera (depth along its viewing direction; left, "
+    "right, above and below as seen in it)."
+)
 
 Rendered = list[dict[str, Any]]
 Rng = random.Random
@@ -136,8 +164,11 @@ def _pick(items: tuple[Template, ...], rng: random.Random) -> Template:
 UNIT_BUCKET_DECIMALS = 9
 
 
+_UNIT_OPTIONS = {"length": length_unit_options, "area": area_unit_options, "volume": volume_unit_options}
+
+
 def _unit_for(quantity: Quantity, rng: random.Random) -> str:
-    options = length_unit_options if quantity.kind == "length" else volume_unit_options
+    options = _UNIT_OPTIONS[quantity.kind]
     return draw_unit(rng, options(round(quantity.si_value, UNIT_BUCKET_DECIMALS)))
 
 
@@ -154,13 +185,15 @@ def _si(value: float, kind: str) -> float:
     return round(float(value), SI_DECIMALS[kind]) + 0.0  # + 0.0: no "-0.0" in the data
 
 
-def _tolerance(fmt: str, answer: Quantity | Category | Vector | Count | Angle) -> dict[str, Any]:
+def _tolerance(fmt: str, answer: Answer) -> dict[str, Any]:
     """The record's `tolerance`: metric name (bench.metrics / bench.rules) and its parameters, including the
     answer type a scorer parses the reply as."""
     if fmt == "mcq":
         return {"metric": "accuracy", "params": {"answer_type": "choice"}}
     if fmt == "tf":
         return {"metric": "accuracy", "params": {"answer_type": "yes_no"}}
+    if isinstance(answer, Structured):  # the task states its own rule
+        return {"metric": answer.metric, "params": dict(answer.params)}
     if isinstance(answer, Count):
         return {"metric": "accuracy", "params": {"answer_type": "number"}}
     if isinstance(answer, Angle):  # radians; bench.rules reads a bare number in the reply as degrees
@@ -197,21 +230,28 @@ class Renderer:
 
     def __init__(
         self,
-        ctx: ViewContext,
+        ctx: ViewContext | Sequence[ViewContext],
         common: CommonBank,
         mcq_layout: str = "lines",
         always_mark: bool = False,
         marker_colours: Sequence[str] = MARKER_COLOURS,
     ) -> None:
-        """mcq_layout: MCQ_LAYOUTS; always_mark: name every object by a box marker, as SPAR does ("the chair
-        (highlighted by the red box)"), instead of only when no unique text reference exists."""
+        """ctx: the view, or the views of a multi-image question in image order (the first is the main
+        viewpoint); mcq_layout: MCQ_LAYOUTS; always_mark: name every object by a box marker, as SPAR does
+        ("the chair (highlighted by the red box)"), instead of only when no unique text reference exists. In a
+        multi-image question every object is named by a marker on the image its mention names, and the text
+        says which image ("the chair (highlighted by the red box in image 2)"): a category name unique in one
+        image can be ambiguous across the set."""
         if mcq_layout not in MCQ_LAYOUTS:
             raise ValueError(f"mcq_layout must be one of {MCQ_LAYOUTS}, got {mcq_layout!r}")
         self.mcq_layout = mcq_layout
         self.always_mark = always_mark
         self.marker_colours = tuple(marker_colours)  # the order markers are handed out in
+        contexts = (ctx,) if isinstance(ctx, ViewContext) else tuple(ctx)
+        self.contexts = contexts
+        self.multi_image = len(contexts) > 1
+        self.ctx = ctx = contexts[0]
         scene = ctx.scene
-        self.ctx = ctx
         self.common = common
         self._base = {
             "scene_id": scene.scene_id,
@@ -220,13 +260,13 @@ class Renderer:
             "split": scene.split,
             "license": scene.license,
         }
-        self._images = [{"path": ctx.view.image_path, "view_id": ctx.view.view_id}]
-        self._view_ids = (ctx.view.view_id,)
+        self._images = [{"path": c.view.image_path, "view_id": c.view.view_id} for c in contexts]
+        self._view_ids = tuple(c.view.view_id for c in contexts)
         self._tolerances: dict[tuple, dict[str, Any]] = {}
         # Records of one view share these read-only pieces: (object_id, role) -> the record's object entry,
         # (object_id, colour) -> its marker entry.
         self._object_entries: dict[tuple[str, str], dict[str, str]] = {}
-        self._marker_entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self._marker_entries: dict[tuple[str, str, int], dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ records
 
@@ -282,12 +322,14 @@ class Renderer:
             "seed": seed,
         }
 
-    def _tolerance(self, fmt: str, answer: Quantity | Category | Vector | Count | Angle) -> dict[str, Any]:
+    def _tolerance(self, fmt: str, answer: Answer) -> dict[str, Any]:
         """_tolerance, built once per kind of answer (records of one kind share the same, read-only dict)."""
         if fmt == "mcq":
             return _MCQ_TOLERANCE
         if fmt == "tf":
             return _TF_TOLERANCE
+        if isinstance(answer, Structured):
+            return _tolerance(fmt, answer)
         if isinstance(answer, Angle):  # the threshold and circularity are part of the tolerance
             key: tuple = (fmt, Angle, answer.circular, answer.threshold_rad)
         else:
@@ -324,7 +366,7 @@ class Renderer:
             obj = m.obj
             if isinstance(obj, Pixel):
                 id_parts.append(f"\x1d{obj.norm[0]},{obj.norm[1]}")
-                point = self._point_reference(obj, rng, used_colours)
+                point = self._point_reference(obj, rng, used_colours, m.image)
                 if point is None:
                     return NO_FREE_MARKER_COLOUR
                 slots[m.slot], mark = point
@@ -334,13 +376,21 @@ class Renderer:
                     used_colours.append(mark["colour"])
                     markers.append(mark)
                 continue
-            ref = self.ctx.refer(obj, rng, used_colours, fact.avoid_criteria, self.marker_colours)
-            if self.always_mark and not isinstance(ref, ReferenceRefusal) and ref.marker is None:
-                ref = marker_reference(self.ctx.view, obj, used_colours, self.marker_colours)
+            image_ctx = self.contexts[m.image or 0]
+            if m.image is None:  # named by its category alone; the task checked it is unique
+                ref = category_reference(obj)
+            elif self.multi_image:
+                ref = image_ctx.visibility_of(obj) or marker_reference(
+                    image_ctx.view, obj, used_colours, self.marker_colours, image_number=m.image + 1
+                )
+            else:
+                ref = image_ctx.refer(obj, rng, used_colours, fact.avoid_criteria, self.marker_colours)
+                if self.always_mark and not isinstance(ref, ReferenceRefusal) and ref.marker is None:
+                    ref = marker_reference(image_ctx.view, obj, used_colours, self.marker_colours)
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
             slots[m.slot] = ref.text
-            id_parts.append(obj.object_id)
+            id_parts.append(obj.object_id if not m.image else f"{obj.object_id}\x1e{m.image}")
             entry = self._object_entries.get((obj.object_id, m.role))
             if entry is None:
                 entry = self._object_entries[(obj.object_id, m.role)] = {
@@ -353,17 +403,26 @@ class Renderer:
             marker = ref.marker
             if marker is not None:
                 used_colours.append(marker.colour)
-                mark = self._marker_entries.get((obj.object_id, marker.colour))
+                image = m.image or 0
+                mark = self._marker_entries.get((obj.object_id, marker.colour, image))
                 if mark is None:
-                    mark = self._marker_entries[(obj.object_id, marker.colour)] = {
+                    mark = self._marker_entries[(obj.object_id, marker.colour, image)] = {
                         "kind": marker.kind,
                         "colour": marker.colour,
-                        "image_index": 0,
+                        "image_index": image,
                         "geometry_norm": list(marker.normalized_1000),
                         "geometry_px": list(marker.pixel),
                     }
                 markers.append(mark)
         slots.update(fact.slots)
+        if (
+            self.multi_image
+            and fact.frame is not None
+            and fact.frame.startswith("cam")
+            and not isinstance(fact.answer, Structured)  # those templates say which camera themselves
+        ):
+            # Answers in the main camera's terms: say which camera that is.
+            note = f"{MAIN_VIEW_NOTE}\n{note}" if note else MAIN_VIEW_NOTE
         args = (spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts)
         try:
             if fmt == "free" or fmt == "sentence":
@@ -379,24 +438,25 @@ class Renderer:
         raise ValueError(f"task {spec.name}: format {fmt!r} is not rendered here")
 
     def _point_reference(
-        self, pixel: Pixel, rng: random.Random, used_colours: Sequence[str]
+        self, pixel: Pixel, rng: random.Random, used_colours: Sequence[str], image: int = 0
     ) -> tuple[str, dict[str, Any] | None] | None:
         """(text, marker entry or None) naming a pixel: "the point at (x, y)" on the 0-1000 grid, or "the
         <colour> point" with a point marker in the first colour not yet used; None if every colour is used."""
+        where = f" in image {image + 1}" if self.multi_image else ""
         if rng.random() >= POINT_MARKER_PROBABILITY:
             x, y = pixel.norm
-            return f"the point at ({x}, {y})", None
+            return f"the point at ({x}, {y}){where}", None
         free = [c for c in self.marker_colours if c not in used_colours]
         if not free:
             return None
         mark = {
             "kind": "point",
             "colour": free[0],
-            "image_index": 0,
+            "image_index": image,
             "geometry_norm": list(pixel.norm),
             "geometry_px": list(pixel.px),
         }
-        return f"the {free[0]} point", mark
+        return f"the {free[0]} point{where}", mark
 
     # ------------------------------------------------------------------ formats
 
@@ -418,6 +478,9 @@ class Renderer:
             shown = _vector_text(answer)
             value = tuple(_si(c, answer.kind) for c in answer.components)
             unit = "m" if answer.kind == "position_m" else None
+        elif isinstance(answer, Structured):
+            shown = answer.phrase if answer.phrase is not None else answer.text
+            value, unit = answer.value, answer.unit
         else:
             shown = answer.phrases[answer.value].format_map(slots)
             value, unit = shown, None
@@ -442,12 +505,15 @@ class Renderer:
 
     def _bare(
         self,
-        answer: Quantity | Category | Vector | Count | Angle,
+        answer: Answer,
         slots: Mapping[str, str],
         rng: random.Random,
     ) -> tuple[str, dict[str, str], str, Any, str | None, str | None]:
         """fill's pieces: (instruction kind, instruction slots, bare answer text, answer_value, unit, the unit
         a bare number in the reply is read in or None)."""
+        if isinstance(answer, Structured):
+            value = list(answer.value) if isinstance(answer.value, tuple) else answer.value
+            return answer.kind, {}, answer.text, value, answer.unit, None
         if isinstance(answer, Quantity):
             shown_unit = _unit_for(answer, rng)
             number = _shown(answer, shown_unit).split(" ", 1)[0]  # "2.41 meters" -> "2.41"
@@ -506,8 +572,11 @@ class Renderer:
         ]
 
     def _options(
-        self, answer: Quantity | Category | Count | Angle, slots: Mapping[str, str], rng: random.Random
+        self, answer: Answer, slots: Mapping[str, str], rng: random.Random
     ) -> tuple[list[Option], int]:
+        if isinstance(answer, Structured):  # the task drew its own wrong options
+            k = min(MCQ_OPTIONS, 1 + len(answer.distractors))
+            return categorical_choice(answer.text, list(answer.distractors), k, rng)
         if isinstance(answer, Angle):
             return angle_choice(answer.value_rad, MCQ_OPTIONS, answer.threshold_rad, answer.circular, rng)
         if isinstance(answer, Count):
@@ -583,8 +652,8 @@ class Renderer:
         return texts[answer.value], texts[wrong], {}, {}
 
     def _tf(self, spec, bank, fact, rng, seed, slots, objects, markers, note, id_parts) -> Rendered:
-        if isinstance(fact.answer, Vector):
-            raise ValueError(f"task {spec.name}: vector answers have no tf rendering")
+        if isinstance(fact.answer, (Vector, Structured)):
+            raise ValueError(f"task {spec.name}: vector and structured answers have no tf rendering")
         style = "yes_no" if rng.random() < 0.5 else "true_false"
         q = _pick(bank.questions_for("tf", fact.variant, style), rng)
         frame = None

@@ -193,6 +193,77 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
+# The 12 multi-view tasks of SPAR-Bench (paper 003 Table 4; levels and metrics: bench/aggregate.py), each made
+# by our multi-view task of the same meaning (tasks/multiview_variants.py, tasks/multiview_tasks.py).
+_SPAR_MULTI_VIEW = (
+    PresetTask(
+        "depth_prediction_oc_mv",
+        "object_depth_mv",
+        400,
+        ("fill",),
+        "low",
+        scoring=SPAR_NUMERIC,
+        display_units=SPAR_UNITS,
+    ),
+    PresetTask(
+        "depth_prediction_oo_mv",
+        "depth_oo_mv",
+        400,
+        ("fill",),
+        "low",
+        scoring=SPAR_NUMERIC,
+        display_units=SPAR_UNITS,
+    ),
+    PresetTask(
+        "distance_prediction_oc_mv",
+        "object_distance_camera_mv",
+        400,
+        ("fill",),
+        "low",
+        scoring=SPAR_NUMERIC,
+        display_units=SPAR_UNITS,
+    ),
+    PresetTask(
+        "distance_prediction_oo_mv",
+        "relative_distance_mv",
+        400,
+        ("fill",),
+        "low",
+        variants=("euclidean",),
+        scoring=SPAR_NUMERIC,
+        display_units=SPAR_UNITS,
+    ),
+    PresetTask("position_matching", "position_matching", 400, ("mcq",), "medium"),
+    PresetTask("camera_motion_infer", "camera_motion_infer", 400, ("mcq",), "medium"),
+    # Scored by the mean MRA of the five components, the released string as the gold (SPAR's
+    # compute_vci_metric); "corrected" MRA (metrics.view_change_mra) since our items carry it.
+    PresetTask("view_change_infer", "view_change_infer", 400, ("fill",), "medium"),
+    PresetTask("distance_infer_center_oo_mv", "closer_of_two_mv", 400, ("mcq",), "high"),
+    PresetTask("obj_spatial_relation_oc_mv", "object_relation_oc_mv", 400, ("mcq",), "high"),
+    PresetTask("obj_spatial_relation_oo_mv", "relative_direction_mv", 400, ("mcq",), "high"),
+    PresetTask("spatial_imagination_oc_mv", "spatial_imagination_oc_mv", 400, ("mcq",), "high"),
+    PresetTask("spatial_imagination_oo_mv", "spatial_imagination_oo_mv", 400, ("mcq",), "high"),
+)
+_SINGLE = PRESETS["sparbench_single"]
+PRESETS["sparbench"] = Preset(
+    name="sparbench",
+    description="SPAR-Bench in structure: all 20 tasks, single- and multi-view; depth and distance by MRA "
+    "(Low), position matching, camera motion and view change (Medium), distance inference, relations and "
+    "spatial imagination (High); 400 per task",
+    source="SPAR (paper 003) sec. 3.3, Table 4, appendix 7.2-7.5; released lmms_eval sparbench utils",
+    tasks=(*_SINGLE.tasks, *_SPAR_MULTI_VIEW),
+    totals_rule="macro_tasks",
+    format_profile="spar",
+    notes=(
+        "Overall = mean of the 20 task scores, Low / Medium / High = means over each level's tasks, as "
+        "SPAR-Bench's 'corrected' aggregation (view_change_infer counted in Medium; bench/aggregate.py).",
+        "Multi-view items show two posed images of one scene that share an object; image 1 is the main "
+        "viewpoint. Objects are named by box markers on the image they are drawn in.",
+        "distance_infer_center_oo(_mv) are asked as closer_of_two(_mv); obj_spatial_relation_oc_mv as "
+        "object_relation_oc_mv, one axis per question (SPAR asks the three axes in one option).",
+    ),
+)
+
 
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:

@@ -32,7 +32,7 @@ from typing import Any
 from spatialforge.bench.builder.presets import Preset, PresetTask
 from spatialforge.bench.rules import ScoringRule
 from spatialforge.engine.generate import magnitude_bin
-from spatialforge.tasks.banks import DERIVED_FORMATS, load_bank
+from spatialforge.tasks.banks import DERIVED_FORMATS, bank_of
 from spatialforge.tasks.registry import get_task
 
 # Length units a question may ask its answer in, as metres -> that unit (the renderer's human units).
@@ -57,7 +57,7 @@ def question_variants(task: str, template_id: str) -> tuple[str, ...] | None:
         return None
     question_id = rest.split("@", 1)[0].split("+", 1)[0]
     spec = get_task(task)
-    bank = load_bank(task, spec.formats, spec.variants)
+    bank = bank_of(spec)
     for template in bank.questions.get(DERIVED_FORMATS.get(fmt, fmt), ()):
         if template.id == question_id:
             return template.variants
