@@ -32,7 +32,7 @@ from spatialforge.scene.records import Scene
 from spatialforge.sources.ingest import ingest
 from spatialforge.tasks.banks import DERIVED_FORMATS, bank_of
 from spatialforge.tasks.registry import TASKS
-from tests.tasks.multiview_scenes import synthetic_trajectories
+from tests.tasks.multiview_scenes import synthetic_trajectories, walkthroughs
 
 N_SCENES = 40
 N_BUCKETS = 8
@@ -53,7 +53,8 @@ def scenes_path(box_scenes: list[Scene], tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def multiview_scenes(tmp_path_factory: pytest.TempPathFactory) -> list[Scene]:
-    return synthetic_trajectories(tmp_path_factory.mktemp("multiview"), count=16)
+    root = tmp_path_factory.mktemp("multiview")
+    return synthetic_trajectories(root, count=16) + walkthroughs(root, count=40)
 
 
 @pytest.fixture(scope="module")

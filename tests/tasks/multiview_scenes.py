@@ -120,18 +120,44 @@ LEAD_DEG = 25.0  # the second object of a view: this far left of its axis, so th
 CATEGORIES = ("chair", "lamp", "sofa", "table", "plant", "tv", "bed", "desk", "shelf", "bin")
 
 
-def walkthrough(n_views: int = 4, scene_id: str = "mv/walk") -> Scene:
+def walkthroughs(root: Path, count: int) -> list[Scene]:
+    """`count` walkthroughs of 8 views (1.5 m steps, turning 20-40 deg per view) with a 6 m x 8 m floor point
+    cloud under root (their asset_root): scenes where one camera sees the next (camera_motion_infer) and every task,
+    room_size included, can be asked."""
+    cloud = root / "walk_floor.npy"
+    np.save(cloud, floor_points((6.0, 8.0)).astype(np.float32))
+    out = []
+    for i in range(count):
+        # Every other walk repeats three categories, so counting questions have something to count.
+        names = CATEGORIES if i % 2 == 0 else ("chair", "lamp", "sofa")
+        turn = 20.0 + 20.0 * i / max(1, count - 1)
+        scene = walkthrough(8, f"mv/walk{i}", turn_deg=turn, step_m=1.5, categories=names)
+        out.append(
+            dataclasses.replace(
+                scene,
+                asset_root=str(root),
+                point_cloud=AssetRef(cloud.name, "npy_f32", frame="world", scale_to_m=1.0),
+            )
+        )
+    return out
+
+
+def walkthrough(
+    n_views: int = 4,
+    scene_id: str = "mv/walk",
+    turn_deg: float = WALK_TURN_DEG,
+    step_m: float = WALK_STEP_M,
+    categories: Sequence[str] = CATEGORIES,
+) -> Scene:
     """A level camera walking WALK_STEP_M along world +y per view and turning left WALK_TURN_DEG per view.
     Each view k has two objects of their own categories 3 m away: one on its optical axis and one LEAD_DEG
     to its left, which the next view sees too (so view pairs share an object, and objects come into view one
     after another: appearance order, frame location); 0.4 m boxes."""
-    poses = [
-        world_from_cam_at((0.0, k * WALK_STEP_M, 1.2), k * WALK_TURN_DEG, f"v{k}") for k in range(n_views)
-    ]
+    poses = [world_from_cam_at((0.0, k * WALK_STEP_M, 1.2), k * turn_deg, f"v{k}") for k in range(n_views)]
     boxes = []
     for k, pose in enumerate(poses):
         for j, lead in enumerate((0.0, LEAD_DEG)):
-            a = math.radians(k * WALK_TURN_DEG + lead)
+            a = math.radians(k * turn_deg + lead)
             direction = np.array([-math.sin(a), math.cos(a), 0.0])  # world, level, turned left by a
             centre = pose.translation + 3.0 * direction  # (3,) m, world
             boxes.append(

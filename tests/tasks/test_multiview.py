@@ -241,6 +241,8 @@ def test_rendered_multi_view_records(tmp_path: Path) -> None:
         if record["task"] == "object_depth_mv":
             assert "Image 1 is the main view" in rec.question
         if record["task"] == "view_change_infer" and record["format"] == "fill":
+            # the released string exactly, as SPAR-Bench writes it
+            assert record["answer"] == record["answer_value"] and record["answer"].startswith("move_")
             assert parse_view_change(record["answer"]).ok
 
 

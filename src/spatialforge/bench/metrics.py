@@ -12,6 +12,8 @@ Sources (read with the project's search tool; no code copied):
 - view_change_infer: the same SPAR-Bench file, `compute_vci_metric`.
 - Bands: SPEC section 5 (SpatialRGPT-Bench +-25 %, Q-Spatial delta = 2); HiSpatial paper 002, 4.1 and 6.4.
 - Angles (angle_within): the PASCAL3D+ / ImageNet3D pose threshold pi/6, applied per angle (see there).
+- Boxes and image points (box_iou, image_point_within): SPAR's 0-1000 grid (paper 003, appendix 7.5); the
+  thresholds are ours (see there).
 - CircularEval / FlipEval: HF dataset ccvl/3DSRBench, README and compute_3drbench_results_circular.py
   (a copy: johnson111788/SpatialReasoner src/eval/compute_3dsrbench_results.py).
 """
@@ -346,6 +348,88 @@ def angle_within(pred_rad: float, gt_rad: float, threshold_rad: float, *, circul
     """angle_error_rad(pred, gt) <= threshold_rad (inclusive, as direction_success); False when undefined."""
     err = angle_error_rad(pred_rad, gt_rad, circular=circular)
     return not math.isnan(err) and err <= float(threshold_rad)
+
+
+# --- Multi-view answers on the image grid (SPAR position_matching, camera_motion_infer, obj_frame_locate) ---
+
+# SPAR writes image positions on a 0..1000 grid (paper 003, appendix 7.5, eq. 9). Its released benchmark asks
+# these tasks as multiple choice; the free answers here need thresholds of our own, stated with each record.
+# Boxes: IoU >= 0.5, the detection threshold of PASCAL VOC and COCO's AP50 (our choice for one box).
+BOX_IOU_THRESHOLD = 0.5
+# Image points: within 100 grid units (10 % of the image side) and a depth within 25 % of the truth (the
+# SpatialRGPT band used for every other metric depth here, SPATIALRGPT_BAND). Our choice.
+IMAGE_POINT_MAX_GRID_ERROR = 100.0
+IMAGE_POINT_MAX_RELATIVE_DEPTH_ERROR = 0.25
+
+
+def _box(values: Sequence[float]) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) as floats when finite with x0 <= x1 and y0 <= y1, else None."""
+    box = tuple(float(v) for v in values)
+    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[2] < box[0] or box[3] < box[1]:
+        return None
+    return box  # type: ignore[return-value]
+
+
+def box_iou(pred_box: Sequence[float], gt_box: Sequence[float]) -> float:
+    """Intersection over union of two axis-aligned boxes (x0, y0, x1, y1), min corner first, in [0, 1].
+
+    NaN when a box is not four finite numbers with x0 <= x1 and y0 <= y1 (callers normalise corners: the
+    box parser does), or when the union is empty (two zero-area boxes). Boxes that only touch score 0.
+    """
+    a, b = _box(pred_box), _box(gt_box)
+    if a is None or b is None:
+        return math.nan
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    inter = width * height if width > 0.0 and height > 0.0 else 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0.0 else math.nan
+
+
+def box_iou_success(
+    pred_box: Sequence[float], gt_box: Sequence[float], threshold: float = BOX_IOU_THRESHOLD
+) -> bool:
+    """box_iou(pred, gt) >= threshold (inclusive: exactly 0.5 counts at the default); False when undefined."""
+    iou = box_iou(pred_box, gt_box)
+    return not math.isnan(iou) and iou >= threshold
+
+
+def image_point_errors(pred: Sequence[float], gt: Sequence[float]) -> tuple[float, float]:
+    """(grid distance sqrt(dx^2 + dy^2), |depth - gt depth| / gt depth) of two (x, y, depth) answers.
+
+    Both NaN when either answer is not three finite numbers or the gold depth is not > 0 (no relative error).
+    """
+    p, g = tuple(float(v) for v in pred), tuple(float(v) for v in gt)
+    if len(p) != 3 or len(g) != 3 or not all(math.isfinite(v) for v in (*p, *g)) or g[2] <= 0.0:
+        return math.nan, math.nan
+    return math.hypot(p[0] - g[0], p[1] - g[1]), abs(p[2] - g[2]) / g[2]
+
+
+def image_point_within(
+    pred: Sequence[float],
+    gt: Sequence[float],
+    max_grid_error: float = IMAGE_POINT_MAX_GRID_ERROR,
+    max_relative_depth_error: float = IMAGE_POINT_MAX_RELATIVE_DEPTH_ERROR,
+) -> bool:
+    """sqrt(dx^2 + dy^2) <= max_grid_error AND |depth - gt| <= max_relative_depth_error * gt (both inclusive);
+    False when undefined. Points are (x, y) on the 0..1000 grid, depths in one length unit."""
+    p, g = tuple(float(v) for v in pred), tuple(float(v) for v in gt)
+    distance, _ = image_point_errors(p, g)
+    if math.isnan(distance):
+        return False
+    # The depth band is compared as written (|d - g| <= r * g), not through the ratio, so a prediction exactly
+    # on the bound counts whatever the rounding of the division.
+    return distance <= max_grid_error and abs(p[2] - g[2]) <= max_relative_depth_error * g[2]
+
+
+def exact_set(pred: Iterable[int], gt: Iterable[int]) -> bool:
+    """The same image numbers, order and repeats ignored ({2, 4} == [4, 2, 4])."""
+    return set(pred) == set(gt)
+
+
+def exact_sequence(pred: Sequence[int], gt: Sequence[int]) -> bool:
+    """The same image numbers in the same order ([2, 4] != [4, 2]); repeats count."""
+    return tuple(pred) == tuple(gt)
 
 
 # --- Accuracy, CircularEval, FlipEval -----------------------------------------------------------------------

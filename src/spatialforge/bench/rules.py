@@ -7,6 +7,7 @@ benchmark in `benchmarks.py` is a mapping from its tasks to rules plus an offici
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,25 +17,33 @@ from spatialforge.bench.items import ItemDecision, PredictionItem
 from spatialforge.bench.parsers import (
     Parsed,
     parse_angle,
+    parse_box,
     parse_choice,
     parse_clock,
+    parse_image_point,
+    parse_index_list,
     parse_number,
     parse_qspatial,
     parse_vector,
     parse_view_change,
     parse_yes_no,
 )
-from spatialforge.bench.parsers.units import convert, is_angle_unit
+from spatialforge.bench.parsers.box import check_on_grid
+from spatialforge.bench.parsers.units import canonical_unit, convert, is_angle_unit
 
 
 @dataclass(frozen=True)
 class ScoringRule:
-    """answer_type: choice | yes_no | number | qspatial | clock | vector | view_change | angle.
+    """answer_type: choice | yes_no | number | qspatial | clock | vector | view_change | angle | box |
+    image_point | index_list.
     metric: accuracy | mra | spatialrgpt | qspatial | hispatial_qspatial_paper | hispatial_qspatial_released |
     clock_hour | direction_angle | position_within (params: max_relative_error) |
     view_change_mra (params: variant) | angle_within (params: threshold_rad,
     circular; answer_type angle, whose replies and golds are radians: a bare number in a reply is read in
-    degrees unless parse says otherwise).
+    degrees unless parse says otherwise) | box_iou (answer_type box; params: threshold, default 0.5) |
+    image_point_within (answer_type image_point; params: max_grid_error, default 100 grid units, and
+    max_relative_depth_error, default 0.25; parse: default_unit, to_unit of the depth, metres) |
+    exact_set, exact_sequence (answer_type index_list).
     parse: keyword arguments for the parser (e.g. {"to_unit": "cm", "pick": "last"}).
     """
 
@@ -130,6 +139,83 @@ def _gold_angle(item: PredictionItem, rule: ScoringRule) -> float:
     return number
 
 
+def _gold_numbers(item: PredictionItem, n: int, what: str) -> tuple[float, ...]:
+    """The gold as n finite numbers (a list or tuple; not a text, not booleans), or a ValueError naming it."""
+    value = item.gold
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != n:
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not {what}")
+    if any(isinstance(v, bool) for v in value):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not {what}")
+    try:
+        values = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not {what}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not finite")
+    return values
+
+
+def _parsed_gold(item: PredictionItem, parsed: Parsed, what: str) -> Any:
+    if not parsed.ok:
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not {what} ({parsed.detail})")
+    return parsed.value
+
+
+def _gold_box(item: PredictionItem, rule: ScoringRule) -> tuple[float, float, float, float]:
+    """The gold box [x0, y0, x1, y1] on the 0-1000 grid, min corner first with a positive area (a list, or a
+    text the box parser reads). A gold with its corners swapped is refused, not reordered: the record is
+    wrong."""
+    if isinstance(item.gold, str):
+        return _parsed_gold(item, parse_box(item.gold), "a box")
+    box = _gold_numbers(item, 4, "a box [x0, y0, x1, y1]")
+    why = check_on_grid(box, "box")
+    if why is not None:
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r}: {why}")
+    if not (box[0] < box[2] and box[1] < box[3]):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} needs x0 < x1 and y0 < y1")
+    return box  # type: ignore[return-value]
+
+
+def _gold_image_point(item: PredictionItem, rule: ScoringRule) -> tuple[float, float, float]:
+    """The gold [x, y, depth]: a point on the 0-1000 grid and a depth > 0 in the rule's depth unit (metres
+    unless parse says to_unit; a gold_unit converts a numeric gold's depth), or a text the parser reads."""
+    if isinstance(item.gold, str):
+        return _parsed_gold(item, parse_image_point(item.gold, **rule.parse), "an image point with a depth")
+    x, y, depth = _gold_numbers(item, 3, "an image point [x, y, depth]")
+    why = check_on_grid((x, y), "point")
+    if why is not None:
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r}: {why}")
+    if item.gold_unit is not None:
+        unit = canonical_unit(item.gold_unit)
+        if unit is None:
+            raise ValueError(f"item {item.item_id}: gold unit {item.gold_unit!r} is not a length unit")
+        depth = convert(depth, unit, rule.parse.get("to_unit", "m"))
+    if depth <= 0.0:
+        raise ValueError(f"item {item.item_id}: gold depth {depth:g} is not positive")
+    return x, y, depth
+
+
+def _gold_index_list(item: PredictionItem, rule: ScoringRule) -> tuple[int, ...]:
+    """The gold image numbers: a non-empty list of distinct ints >= 1 (1-based, as shown to the model), or a
+    text the parser reads. Never empty: no task asks where an object appears when it appears nowhere else
+    (SPAR picks objects seen in two frames or more), so an empty gold is a broken record."""
+    value = item.gold
+    if isinstance(value, str):
+        value = _parsed_gold(item, parse_index_list(value), "a list of image numbers")
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not a list of image numbers")
+    indices: list[int] = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer() or v < 1:
+            raise ValueError(f"item {item.item_id}: gold {item.gold!r} holds {v!r}, not an image number >= 1")
+        indices.append(int(v))
+    if not indices:
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is empty")
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} repeats an image number")
+    return tuple(indices)
+
+
 def _gold_clock(item: PredictionItem, rule: ScoringRule) -> int:
     try:
         hour = int(item.gold)
@@ -168,7 +254,33 @@ ANSWER_TYPES: dict[str, AnswerType] = {
     "vector": AnswerType(parse_vector, _gold_vector),
     "view_change": AnswerType(parse_view_change, _gold_view_change),
     "angle": AnswerType(parse_angle, _gold_angle, takes_parse_kwargs=True),
+    "box": AnswerType(parse_box, _gold_box),
+    "image_point": AnswerType(parse_image_point, _gold_image_point, takes_parse_kwargs=True),
+    "index_list": AnswerType(parse_index_list, _gold_index_list),
 }
+
+# Answer types that only one family of metrics can compare, both ways: a box is scored by IoU and IoU scores
+# only boxes (an "accuracy" on boxes would demand the exact pixels).
+_PAIRED_METRICS: dict[str, frozenset[str]] = {
+    "box": frozenset({"box_iou"}),
+    "image_point": frozenset({"image_point_within"}),
+    "index_list": frozenset({"exact_set", "exact_sequence"}),
+}
+
+
+def _check_pairing(rule: ScoringRule) -> None:
+    """A ValueError when a rule pairs a grid or list answer with a metric that cannot compare it, or gives
+    such a metric an unusable parameter: found when the benchmark is read, whatever the replies."""
+    for answer_type, metric_names in _PAIRED_METRICS.items():
+        if (rule.answer_type == answer_type) != (rule.metric in metric_names):
+            raise ValueError(
+                f"metric {rule.metric!r} cannot score answer type {rule.answer_type!r}: answer type "
+                f"{answer_type!r} goes with metric {' or '.join(sorted(metric_names))}"
+            )
+    if rule.metric == "box_iou":
+        _box_threshold(rule)
+    elif rule.metric == "image_point_within":
+        _image_point_limits(rule)
 
 
 def _answer_type(rule: ScoringRule) -> AnswerType:
@@ -181,6 +293,7 @@ def _answer_type(rule: ScoringRule) -> AnswerType:
 def gold_value(item: PredictionItem, rule: ScoringRule) -> Any:
     """The gold answer in the form the metric compares (letter, bool, float in the rule's unit, hour, vector,
     view-change components). Raises ValueError naming the item when the benchmark's gold is unusable."""
+    _check_pairing(rule)
     return _answer_type(rule).gold(item, rule)
 
 
@@ -255,6 +368,62 @@ def _score_view_change(value: Any, gold: dict, rule: ScoringRule) -> tuple[float
     return s, None, f"mean MRA over the 5 view-change components ({variant}) {s:.2f}"
 
 
+def _param(rule: ScoringRule, name: str, default: float, *, low: float, high: float = math.inf) -> float:
+    """A numeric metric parameter in [low, high] (low exclusive), or a ValueError naming it."""
+    raw = rule.params.get(name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"metric {rule.metric}: params {name} must be a number, got {raw!r}") from None
+    if isinstance(raw, bool) or not low < value <= high:
+        raise ValueError(f"metric {rule.metric}: params {name} must be in ({low:g}, {high:g}], got {raw!r}")
+    return value
+
+
+def _box_threshold(rule: ScoringRule) -> float:
+    return _param(rule, "threshold", metrics.BOX_IOU_THRESHOLD, low=0.0, high=1.0)
+
+
+def _image_point_limits(rule: ScoringRule) -> tuple[float, float]:
+    return (
+        _param(rule, "max_grid_error", metrics.IMAGE_POINT_MAX_GRID_ERROR, low=0.0),
+        _param(rule, "max_relative_depth_error", metrics.IMAGE_POINT_MAX_RELATIVE_DEPTH_ERROR, low=0.0),
+    )
+
+
+def _score_box(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float, bool | None, str]:
+    threshold = _box_threshold(rule)
+    iou = metrics.box_iou(value, gold)
+    ok = metrics.box_iou_success(value, gold, threshold)
+    return float(ok), ok, f"IoU {iou:.3f} (threshold {threshold:g})"
+
+
+def _score_image_point(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float, bool | None, str]:
+    max_grid, max_depth = _image_point_limits(rule)
+    distance, depth_error = metrics.image_point_errors(value, gold)
+    ok = metrics.image_point_within(value, gold, max_grid, max_depth)
+    reason = (
+        f"point {distance:.1f} grid units off (max {max_grid:g}), depth {depth_error:.2f} x gold off "
+        f"(max {max_depth:g})"
+    )
+    return float(ok), ok, reason
+
+
+def _listed(numbers: Any) -> str:
+    return "[" + ", ".join(str(n) for n in numbers) + "]"
+
+
+def _score_index_list(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float, bool | None, str]:
+    if rule.metric == "exact_set":
+        ok = metrics.exact_set(value, gold)
+        missing, extra = sorted(set(gold) - set(value)), sorted(set(value) - set(gold))
+        reason = "same images" if ok else f"missing {_listed(missing)}, extra {_listed(extra)}"
+    else:
+        ok = metrics.exact_sequence(value, gold)
+        reason = "same order" if ok else f"expected {_listed(gold)}, got {_listed(value)}"
+    return float(ok), ok, reason
+
+
 _SCORERS: dict[str, Scorer] = {
     "accuracy": _score_accuracy,
     "mra": _score_numeric,
@@ -267,6 +436,10 @@ _SCORERS: dict[str, Scorer] = {
     "position_within": _score_position,
     "view_change_mra": _score_view_change,
     "angle_within": _score_angle,
+    "box_iou": _score_box,
+    "image_point_within": _score_image_point,
+    "exact_set": _score_index_list,
+    "exact_sequence": _score_index_list,
 }
 
 
@@ -283,6 +456,7 @@ def score_item(item: PredictionItem, rule: ScoringRule) -> ItemDecision:
     if scorer is None:
         raise ValueError(f"unknown metric {rule.metric!r}")
     answer_type = _answer_type(rule)
+    _check_pairing(rule)
     gold = answer_type.gold(item, rule)
     parsed = answer_type.read_reply(item, rule)
     if parsed.ok:

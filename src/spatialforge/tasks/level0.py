@@ -325,12 +325,17 @@ def boxes_overlap(a: OrientedBox3D, b: OrientedBox3D, tolerance_m: float = OVERL
     return bool(np.all(gap < -tolerance_m))
 
 
+BEHIND_CAMERA = "behind_camera"
+
+
 def depth_oo_fact(ctx: ViewContext, a: Object3D, b: Object3D, rng: random.Random) -> Fact | str:
     """Depth of b given a's (a stated in a unit drawn from rng), or why the pair is not asked."""
     if boxes_overlap(a.box, b.box):
         return BOXES_OVERLAP
     centre_a, centre_b = ctx.center_cam[a.object_id], ctx.center_cam[b.object_id]  # (3,) m, cam
     z_a, z_b = centre_a[2], centre_b[2]
+    if not (z_a > 0.0 and z_b > 0.0):  # a centre behind the camera has no depth to state (multi-view main
+        return BEHIND_CAMERA  # contexts hold objects seen from another image)
     j = compare_distances(z_a, z_b, ctx.cam_frame)
     if j.truth is Truth.AMBIGUOUS:
         return SIMILAR_DEPTH

@@ -11,7 +11,8 @@ Pair tasks (two co-visible posed views, image 1 the reference):
   in a sentence. Scored by the mean MRA of the five components. A pair whose motion rounds to nothing is not
   asked.
 - `camera_motion_infer` ("Camera pose", SPAR-Bench CamMotion): where camera 2's centre appears in image 1
-  (0-1000 grid) and at what depth (SPAR eq. 9); only when it projects inside image 1 in front of camera 1. Options are
+  (0-1000 grid) and at what depth (SPAR eq. 9); only when it projects inside image 1 in front of camera 1.
+  Options are
   SPAR's "Image Coor: (x, y), Depth: d meters" (appendix 7.6), the wrong ones far in the image or in depth.
 
 Sequence tasks (a window of keyframes in capture order, multiview.SEQUENCE_LENGTH):
@@ -25,7 +26,8 @@ Sequence tasks (a window of keyframes in capture order, multiview.SEQUENCE_LENGT
 
 "Shows" is the visibility rule of every question (qa.references.visibility_refusal). An object with an
 observation in an image that the rule refuses (too small, mostly occluded) is neither clearly shown nor
-clearly absent there: a question whose answer depends on it is rejected (`ambiguous_appearance`), never guessed.
+clearly absent there: a question whose answer depends on it is rejected (`ambiguous_appearance`), never
+guessed.
 """
 
 from __future__ import annotations

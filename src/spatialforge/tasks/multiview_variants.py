@@ -15,9 +15,8 @@ camera's frames) with each object then named in an image that shows it:
 The answers are the single-view task's, computed by the same code with the same margins; the question is
 the single-view task's template with each object's box marker placed on its image ("the chair (highlighted
 by the red box in image 2)") and, where the answer is taken in the main camera's frame, a note saying that
-image 1 is the main view (tasks/render.py MAIN_VIEW_NOTE). Objects behind the main camera can be named
-from the other image: their depth is not positive and depth questions about them are refused at rendering
-("non_finite_or_non_positive_value"), while relations and distances stay well defined.
+image 1 is the main view (tasks/render.py MAIN_VIEW_NOTE). An object whose centre is behind the main
+camera is not asked about (`behind_main_camera`): the question is judged as seen from image 1.
 
 `object_relation_oc_mv` (SPAR ObjRel-OC-MV) has no single-view counterpart in SPAR-Bench: where an object
 marked in some image lies relative to the observer at the main viewpoint, one axis per question (left /
@@ -41,6 +40,7 @@ from spatialforge.tasks.sampling import below, with_variants
 from spatialforge.tasks.spec import Candidates, Category, Fact, Mention, Pixel, trace_name
 
 NO_CROSS_VIEW = "no_cross_view"  # every object of the candidate is seen in the main image only
+BEHIND_MAIN_CAMERA = "behind_main_camera"  # an object's centre is behind the main viewpoint's camera
 NOT_IN_VIEW_SET = "not_in_view_set"  # an object no image of the set shows (cannot happen for main.visible)
 MULTI_VIEW_FAMILY = "multi_view"
 
@@ -76,6 +76,11 @@ def _variant_of(single_view: Candidates, name: str) -> Candidates:
         for item in single_view(view_set.main, rng):
             if isinstance(item, str):
                 yield item
+                continue
+            # Judged "as seen from image 1": an object behind that camera is not in view of it at all (and
+            # its depth there is not positive).
+            if any(view_set.main.center_cam[m.obj.object_id][2] <= 0.0 for m in item.mentions):
+                yield BEHIND_MAIN_CAMERA
                 continue
             placed = spread_over_images(item, view_set, rng)
             yield placed if isinstance(placed, str) else placed._replace(task=name)

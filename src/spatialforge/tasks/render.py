@@ -560,7 +560,8 @@ class Renderer:
                 f"{spec.name}/fill/{q.id}@{bank.version}",
                 seed,
                 f"{_with_note(_fill(q.text, slots), note)}\n{instruction}",
-                _capitalised(text),
+                # A structured answer is written exactly as its format wants it ("move_left:0.5,...").
+                text if isinstance(fact.answer, Structured) else _capitalised(text),
                 value,
                 unit,
                 [],

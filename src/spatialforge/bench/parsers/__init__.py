@@ -5,8 +5,11 @@ none raises on any reply. Conventions and sources are documented per module.
 """
 
 from spatialforge.bench.parsers.base import PARSER_VERSION, Parsed
+from spatialforge.bench.parsers.box import parse_box
 from spatialforge.bench.parsers.choice import parse_choice
 from spatialforge.bench.parsers.clock import parse_clock
+from spatialforge.bench.parsers.image_point import parse_image_point
+from spatialforge.bench.parsers.index_list import parse_index_list
 from spatialforge.bench.parsers.numbers import parse_angle, parse_number
 from spatialforge.bench.parsers.qspatial import parse_qspatial
 from spatialforge.bench.parsers.units import UNIT_TO_M
@@ -19,8 +22,11 @@ __all__ = [
     "UNIT_TO_M",
     "Parsed",
     "parse_angle",
+    "parse_box",
     "parse_choice",
     "parse_clock",
+    "parse_image_point",
+    "parse_index_list",
     "parse_number",
     "parse_qspatial",
     "parse_vector",
