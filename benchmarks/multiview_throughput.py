@@ -91,7 +91,7 @@ def main() -> None:
         result = {
             "benchmark": "multiview_throughput",
             "command": " ".join(["python", *sys.argv]),
-            "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}",
+            "machine": f"{platform.machine()} python {platform.python_version()}",
             "rows": rows,
         }
         if args.out:

@@ -122,8 +122,8 @@ CATEGORIES = ("chair", "lamp", "sofa", "table", "plant", "tv", "bed", "desk", "s
 
 def walkthroughs(root: Path, count: int) -> list[Scene]:
     """`count` walkthroughs of 8 views (1.5 m steps, turning 20-40 deg per view) with a 6 m x 8 m floor point
-    cloud under root (their asset_root): scenes where one camera sees the next (camera_motion_infer) and every task,
-    room_size included, can be asked."""
+    cloud under root (their asset_root): scenes where one camera sees the next (camera_motion_infer) and
+    every task, room_size included, can be asked."""
     cloud = root / "walk_floor.npy"
     np.save(cloud, floor_points((6.0, 8.0)).astype(np.float32))
     out = []
