@@ -74,10 +74,21 @@ def ingest(
     check_files: bool = typer.Option(
         True, "--check-files/--no-check-files", help="Require image files to exist."
     ),
+    option: list[str] = typer.Option(
+        None,
+        "--option",
+        help="Source option key=value (repeatable; `spatialforge sources` lists each source's options), "
+        "e.g. --option keyframe_translation_m=0.2 --option assets=out/ca1m_frames.",
+    ),
 ) -> None:
     """Convert a dataset into validated Scene records (JSONL), streaming record by record."""
+    from spatialforge.sources.base import parse_option_pairs
     from spatialforge.sources.ingest import ingest as run_ingest
 
+    try:
+        options = parse_option_pairs(option or [])
+    except RecordError as e:
+        _fail(e)
     with _progress() as progress:
         task = progress.add_task(f"ingest {format}", total=None, note="")
 
@@ -87,12 +98,24 @@ def ingest(
 
         try:
             report = run_ingest(
-                format, input, output, skip_invalid=skip_invalid, check_files=check_files, on_item=tick
+                format,
+                input,
+                output,
+                skip_invalid=skip_invalid,
+                check_files=check_files,
+                on_item=tick,
+                options=options,
             )
         except (RecordError, KeyError) as e:
             progress.stop()
             _fail(e)
     _print_ingest_report(report)
+    stats = report.source_stats
+    if "frames_posed" in stats:
+        console.print(
+            f"keyframes: {stats.get('frames_kept', 0)} of {stats['frames_posed']} posed frames, "
+            f"{stats.get('views', 0)} views, {stats.get('observations', 0)} object observations"
+        )
     if report.fatal:
         console.print(f"[yellow]input ended early:[/yellow] {escape(report.fatal)}", soft_wrap=True)
         raise typer.Exit(code=1)
@@ -108,6 +131,75 @@ def _print_ingest_report(report) -> None:  # noqa: ANN001 - IngestReport
         for reason, count in sorted(report.skipped.items()):
             table.add_row(reason, str(count), escape(report.first_error.get(reason, "")))
         console.print(table)
+
+
+@app.command()
+def keyframes(
+    input: Path = typer.Option(..., "--input", "-i", help="scenes.jsonl (e.g. synthetic trajectories)."),
+    output: Path = typer.Option(..., "--output", "-o", help="scenes.jsonl to write (keyframe views only)."),
+    translation_m: float = typer.Option(
+        None, "--translation-m", help="Drop a frame within this distance (m) of a kept frame ..."
+    ),
+    rotation_deg: float = typer.Option(
+        None, "--rotation-deg", help="... AND within this rotation (degrees) of it (SPAR appendix 7.3)."
+    ),
+) -> None:
+    """Subsample every multi-view scene to its pose keyframes; report frames kept (<output>.report.json)."""
+    import json
+
+    from spatialforge.scene.io import SceneWriter, iter_scene_lines
+    from spatialforge.scene.keyframes import (
+        DEFAULT_ROTATION_DEG,
+        DEFAULT_TRANSLATION_M,
+        check_thresholds,
+        subsample_scene,
+    )
+
+    t_m = DEFAULT_TRANSLATION_M if translation_m is None else translation_m
+    r_deg = DEFAULT_ROTATION_DEG if rotation_deg is None else rotation_deg
+    try:
+        check_thresholds(t_m, r_deg)
+    except ValueError as e:
+        _fail(e)
+    per_scene: list[dict] = []
+    single_view = frames_in = frames_kept = 0
+    try:
+        with SceneWriter(output) as writer:
+            for item in iter_scene_lines(input):
+                if isinstance(item, RecordError):
+                    raise item
+                if len(item.views) < 2:
+                    single_view += 1
+                    writer.write(item)
+                    continue
+                scene, kf = subsample_scene(item, t_m, r_deg)
+                writer.write(scene)
+                frames_in += kf.frames_in
+                frames_kept += kf.frames_kept
+                per_scene.append(
+                    {"scene_id": scene.scene_id, **kf.as_dict(), "kept_view_ids": list(kf.kept_view_ids)}
+                )
+    except (RecordError, OSError) as e:
+        _fail(e)
+    report = {
+        "input": str(input),
+        "output": str(output),
+        "translation_m": t_m,
+        "rotation_deg": r_deg,
+        "multi_view_scenes": len(per_scene),
+        "single_view_scenes": single_view,
+        "frames_in": frames_in,
+        "frames_kept": frames_kept,
+        "scenes": per_scene,
+    }
+    Path(str(output) + ".report.json").write_text(json.dumps(report, indent=2) + "\n")
+    share = f" ({100.0 * frames_kept / frames_in:.1f} %)" if frames_in else ""
+    console.print(
+        f"kept {frames_kept} of {frames_in} frames{share} in {len(per_scene)} multi-view scenes "
+        f"(translation {t_m} m, rotation {r_deg} deg); {single_view} single-view scenes copied\n"
+        f"scenes: {output}\nreport: {output}.report.json",
+        soft_wrap=True,
+    )
 
 
 @app.command()

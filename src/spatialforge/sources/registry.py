@@ -21,7 +21,7 @@ def register_source(name: str) -> Callable[[type[SourceAdapter]], type[SourceAda
     return decorate
 
 
-_BUILTIN_MODULES = ("imagenet3d", "kitti", "omni3d", "scenes_jsonl", "sunrgbd")
+_BUILTIN_MODULES = ("ca1m", "imagenet3d", "kitti", "omni3d", "scannet", "scenes_jsonl", "sunrgbd")
 
 
 def _load_builtin() -> None:
