@@ -7,13 +7,27 @@ prompt produced it):
 - "plain": the question alone (what a benchmark's own harness often sends).
 
 Instructions never mention the answer and are the same for every item of an answer type.
+
+Several images (multi-view questions): the backends send them in the item's order, all before the text
+(images[0], the main viewpoint, first), as SPAR's training data places one `<image>` per image before the
+question. No per-image labels are sent by default: a question that says "the first image" is answered from
+the order alone. Where the question names images by number ("the chair (red box in image 2)", "frame 3"),
+the instructed style puts one line before the question saying how they are numbered - "Images 1 to 3 are
+given in the order shown." (IMAGE_ORDER_NOTE) - so "image 2" cannot be read as 0-based or as an image
+outside the set. The plain style never adds it (the question alone).
 """
 
 from __future__ import annotations
 
+import re
+
 from spatialforge.bench.builder.items import BenchItem
 
-PROMPT_VERSION = "1.0.0"
+# 1.1.0: the image-numbering line for multi-image questions that name images by number.
+PROMPT_VERSION = "1.1.0"
+# A question naming an image by its number: "image 2", "Image 3", "frame 4", "view 1", "picture #2".
+IMAGE_NUMBER = re.compile(r"\b(?:image|frame|view|picture)s?\s*#?\s*\d+", re.IGNORECASE)
+IMAGE_ORDER_NOTE = "Images 1 to {n} are given in the order shown."
 PROMPT_STYLES = ("instructed", "plain")
 
 # answer_type -> instruction; numbers get the unit hint from the item (metres, cubic metres, a count).
@@ -41,11 +55,23 @@ def instruction_key(item: BenchItem) -> str | None:
     return answer_type if answer_type in INSTRUCTIONS else None
 
 
+def image_order_note(item: BenchItem) -> str | None:
+    """The numbering line for an item with several images whose question names images by number, else
+    None (a single image, or images referred to by order words only)."""
+    if len(item.images) < 2 or not IMAGE_NUMBER.search(item.question):
+        return None
+    return IMAGE_ORDER_NOTE.format(n=len(item.images))
+
+
 def build_prompt(item: BenchItem, style: str = "instructed") -> str:
     if style not in PROMPT_STYLES:
         raise ValueError(f"unknown prompt style {style!r}; choose from {PROMPT_STYLES}")
-    key = instruction_key(item) if style == "instructed" else None
-    return item.question if key is None else f"{item.question}\n\n{INSTRUCTIONS[key]}"
+    if style == "plain":
+        return item.question
+    note = image_order_note(item)
+    question = item.question if note is None else f"{note}\n{item.question}"
+    key = instruction_key(item)
+    return question if key is None else f"{question}\n\n{INSTRUCTIONS[key]}"
 
 
 def prompt_record(style: str, system: str | None) -> dict[str, object]:
@@ -55,4 +81,5 @@ def prompt_record(style: str, system: str | None) -> dict[str, object]:
         "style": style,
         "system": system,
         "instructions": dict(INSTRUCTIONS) if style == "instructed" else {},
+        "image_order_note": IMAGE_ORDER_NOTE if style == "instructed" else None,
     }

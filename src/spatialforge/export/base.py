@@ -246,7 +246,8 @@ def markers_on(record: dict[str, Any], index: int) -> list[dict[str, Any]]:
 
 
 def provenance(record: dict[str, Any]) -> dict[str, Any]:
-    """The provenance fields every exported sample carries."""
+    """The provenance fields every exported sample carries. view_ids: the scene view of each image, in
+    image order (the image paths alone do not say it once a marked copy stands in for the original)."""
     return {
         "qa_id": record["id"],
         "scene_id": record["scene_id"],
@@ -254,4 +255,5 @@ def provenance(record: dict[str, Any]) -> dict[str, Any]:
         "source": record["source"],
         "license": record["license"],
         "split": record["split"],
+        "view_ids": [image["view_id"] for image in record.get("images", ())],
     }

@@ -7,7 +7,7 @@ vision SFT data (a "messages" list with typed content parts, plus an "images" li
          "content": [{"type": "image", "path": "<image>"}, ..., {"type": "text", "text": "<q>"}]},
         {"role": "assistant", "content": [{"type": "text", "text": "<answer>"}]}],
      "images": ["<image>", ...],
-     "source", "license", "capture_id", "scene_id", "split", "task", "level", "format"}
+     "qa_id", "source", "license", "capture_id", "scene_id", "split", "view_ids", "task", "level", "format"}
 
 Image parts come first, in image order, as processors expect (`processor.apply_chat_template(messages)` loads
 a part's "path"; TRL pairs "images" with the image parts by order). OpenAI's fine-tuning format differs only

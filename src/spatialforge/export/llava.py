@@ -3,14 +3,16 @@
     {"id": <qa id>, "image": "<path>" (a list for several images),
      "conversations": [{"from": "human", "value": "<image>\\n<question>"},
                        {"from": "gpt", "value": "<answer>"}],
-     "source", "license", "capture_id", "scene_id", "split", "task", "level", "format"}
+     "qa_id", "source", "license", "capture_id", "scene_id", "split", "view_ids", "task", "level", "format"}
 
-One `<image>` token per image, before the question (LLaVA-OneVision's multi-image convention; LLaVA-1.5
-reads a single "image"). Images are named by `ShardContext.image_refs`: the original file, or a copy with the
-record's markers drawn when the question names objects by a marker ("the chair (highlighted by the red
-box)"), so the picture shows what the question says. LLaVA's loader ignores the extra keys; they carry the
-provenance. `finalize` writes `llava/llava.json` (one JSON array, shard order); the parts stay for
-streaming readers.
+One `<image>` line per image, in image order, before the question (LLaVA-OneVision's multi-image convention:
+its loader pairs the k-th `<image>` token with the k-th path of the "image" list; LLaVA-1.5 reads a single
+"image"). A multi-view record's images[0] is its main view, so it is the first path and the first token;
+`view_ids` names the scene view of each path. Images are named by `ShardContext.image_refs`: the original
+file, or a copy with the record's markers on that image drawn when the question names objects by a marker
+("the chair (highlighted by the red box)"), so each picture shows what the question says about it. LLaVA's
+loader ignores the extra keys; they carry the provenance. `finalize` writes `llava/llava.json` (one JSON
+array, shard order); the parts stay for streaming readers.
 """
 
 from __future__ import annotations

@@ -139,9 +139,18 @@ def resize_depth(depth_m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return depth_m[np.ix_(rows, cols)]
 
 
-def encode_jpeg(image: Image.Image, quality: int) -> bytes:
+# Chroma subsampling of every JPEG written: none (4:4:4). With PIL's default 4:2:0 a 2-pixel coloured marker
+# outline at 80 px shares its chroma with its neighbours and a red box comes out brown (qa/marked_copies.py
+# likewise); plain images use the same setting so that a marked copy and its plain image differ only where
+# the markers are.
+JPEG_SUBSAMPLING = 0
+
+
+def encode_jpeg(image: Image.Image, quality: int, subsampling: int | None = None) -> bytes:
+    """JPEG bytes; subsampling: PIL's chroma subsampling (0 = 4:4:4), None for PIL's default (4:2:0)."""
     buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="JPEG", quality=quality)
+    extra = {} if subsampling is None else {"subsampling": subsampling}
+    image.convert("RGB").save(buf, format="JPEG", quality=quality, **extra)
     return buf.getvalue()
 
 
@@ -256,7 +265,9 @@ class MediaCache:
         return self._memo(("resized", view_id), make)
 
     def jpeg(self, view_id: str) -> bytes:
-        return self._memo(("jpeg", view_id), lambda: encode_jpeg(self.resized(view_id), self.jpeg_quality))
+        return self._memo(
+            ("jpeg", view_id), lambda: encode_jpeg(self.resized(view_id), self.jpeg_quality, JPEG_SUBSAMPLING)
+        )
 
     def intrinsics(self, view_id: str) -> PinholeCamera:
         return scaled_intrinsics(self._view(view_id), self.size(view_id))
@@ -288,6 +299,7 @@ class MediaCache:
             original = (view.camera.width, view.camera.height)
             size = self.size(view_id)
             scaled = [scale_marker(m, size, original) for m in markers]
-            return encode_jpeg(draw_markers(self.resized(view_id), scaled), self.jpeg_quality)
+            drawn = draw_markers(self.resized(view_id), scaled)
+            return encode_jpeg(drawn, self.jpeg_quality, JPEG_SUBSAMPLING)
 
         return self._memo(key, make)

@@ -6,9 +6,11 @@
                      question, choices, answer, the answer's SI value and unit, reasoning trace, scene id,
                      template id; a summary of what was read and skipped on top
     NNN_<task>_<id>.png
-                     the record's image(s) side by side with its markers and the objects it asks about drawn
-                     on, and a text panel under them (task, question, choices, answer, SI value), so the PNG
-                     alone is readable
+                     the record's image(s) side by side, in the record's order, with its markers (each on its
+                     own image) and the objects it asks about drawn on; a multi-image record gets an
+                     "Image k (view id)" caption under each image, numbered from 1 as its question names
+                     them; then a text panel (task, question, choices, answer, SI value), so the PNG alone
+                     is readable
     gallery.json     what was sampled and skipped (machine-readable; also marks the folder as a gallery, so a
                      rerun may replace it)
 
@@ -327,6 +329,8 @@ def render_record(rec: QARecord, scene: Scene) -> Image.Image | GallerySkip:
             return GallerySkip(picture.reason, f"images[{i}]: {picture.detail}")
         drawn.append(picture)
     strip = side_by_side(drawn)
+    if len(drawn) > 1:
+        strip = with_captions(strip, [im.width for im in drawn], image_captions(rec))
     return with_text_panel(strip, panel_lines(rec))
 
 
@@ -344,6 +348,35 @@ def side_by_side(images: Sequence[Image.Image]) -> Image.Image:
         scale = MAX_STRIP_WIDTH_PX / width
         strip = strip.resize((MAX_STRIP_WIDTH_PX, max(1, round(height * scale))), Image.Resampling.NEAREST)
     return strip
+
+
+def image_captions(rec: QARecord) -> list[str]:
+    """ "Image k (view id)" per image, numbered from 1 in the record's order (images[0] is the main view of a
+    multi-view question, the "image 1" its text names)."""
+    return [f"Image {k} ({im.view_id})" for k, im in enumerate(rec.images, start=1)]
+
+
+def with_captions(strip: Image.Image, widths: Sequence[int], captions: Sequence[str]) -> Image.Image:
+    """strip with a band under it holding each image's caption, centred under the image. widths: the images'
+    widths before side_by_side shrank the strip (their positions are scaled with it). A caption wider than
+    its image keeps only its first word pair ("Image 2"); the pictures above are not touched."""
+    unshrunk = sum(widths) + GAP_PX * (len(widths) - 1)
+    scale = strip.width / unshrunk
+    font = load_font(panel_font_px(max(strip.width, MIN_CANVAS_WIDTH_PX)))
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    line_h = label_size(measure, "Ag", font)[1]
+    canvas = Image.new("RGB", (strip.width, strip.height + line_h + GAP_PX), PANEL_BACKGROUND)
+    canvas.paste(strip, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    top = draw.textbbox((0, 0), "Ag", font=font)[1]
+    x = 0.0
+    for width, caption in zip(widths, captions, strict=True):
+        shown_w = width * scale
+        text = caption if font.getlength(caption) <= shown_w else " ".join(caption.split()[:2])
+        left = x * scale + max(0.0, (shown_w - font.getlength(text)) / 2)
+        draw.text((left, strip.height + GAP_PX // 2 - top), text, font=font, fill=PANEL_TEXT)
+        x += width + GAP_PX
+    return canvas
 
 
 # ---------------------------------------------------------------- text

@@ -18,6 +18,13 @@ and a re-run finds every copy already there and draws nothing (resumable after a
 a temporary name and renamed). The name does not hash the source pixels: replace the source images and the
 old copies are stale; delete the images/ folder then.
 
+Multi-image records (multi-view questions: images[0] the main view, a marker on images[marker.image_index]):
+one copy per image that carries markers, showing that image's markers only; an image without markers gets
+no copy and no marked_path - it is shown as the original (there is nothing to draw on it), so a consumer
+takes marked_path where present and path otherwise, image by image, in the record's order. A copy's name does
+not depend on the image's position in the record, so the same view with the same markers is one file for
+every record that shows it.
+
 A record is marked all or nothing: if any of its marked images cannot be drawn (SKIP_REASONS), none of its
 images gets a marked_path (a multi-view question with one copy missing would show the wrong picture), it is
 counted under the first reason, and it is still written. Records without markers are copied line for line.

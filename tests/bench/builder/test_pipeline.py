@@ -17,6 +17,7 @@ from spatialforge.bench.builder.items import BenchItem, iter_bench_items, read_m
 from spatialforge.bench.builder.pipeline import BuildConfig, build_benchmark
 from spatialforge.bench.builder.presets import PRESETS, get_preset
 from spatialforge.bench.builder.split import SplitConfig
+from spatialforge.bench.parsers import parse_view_change
 from spatialforge.evaluate.models.base import ModelBackend, Reply, Request
 from spatialforge.evaluate.run import EvalConfig, run_eval
 from spatialforge.scene.io import read_scenes
@@ -62,6 +63,11 @@ def wrong_reply(item: BenchItem) -> str:
         return f"{10 * value:.3f} meters"
     if answer_type == "vector":
         return "({:.3f}, {:.3f}, {:.3f})".format(*(-x for x in value))
+    if answer_type == "view_change":  # every component ten times too large and of the opposite sign
+        parsed = parse_view_change(str(value)).value
+        keys = {"move_right": "move_left", "move_up": "move_down", "move_forward": "move_backward"}
+        keys |= {"rotate_up": "rotate_down", "rotate_left": "rotate_right"}
+        return ",".join(f"{keys[k]}:{10 * v + 100:.1f}" for k, v in parsed.items())
     raise AssertionError(f"no wrong reply written for {answer_type} / {item.unit}")
 
 
@@ -164,9 +170,10 @@ def test_marked_images_differ_from_the_originals(bench_builds: dict[str, Path], 
     marked = plain = 0
     for item in items_of(folder):
         scene = scenes[item.scene_id]
-        for rel, source_rel in zip(item.images, item.extra["source_images"], strict=True):
+        marked_indices = set(item.extra.get("marked_images", ()))
+        for index, (rel, source_rel) in enumerate(zip(item.images, item.extra["source_images"], strict=True)):
             source = scene.resolve(source_rel)
-            if item.extra["marked"]:
+            if index in marked_indices:
                 shown = np.asarray(Image.open(folder / rel).convert("RGB"))
                 original = np.asarray(Image.open(source).convert("RGB"))
                 assert shown.shape == original.shape
@@ -177,6 +184,8 @@ def test_marked_images_differ_from_the_originals(bench_builds: dict[str, Path], 
                 plain += 1
     if preset == "sparbench_single":  # SPAR's profile names every object by a drawn box
         assert marked and not plain
+    elif preset == "sparbench":  # multi-view items also show images without a marker (view change, ...)
+        assert marked and plain
     else:
         assert plain
 

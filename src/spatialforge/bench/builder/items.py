@@ -10,7 +10,11 @@ A benchmark folder (written by `spatialforge bench build`, bench/builder/pipelin
 
 An item is self-contained: the question text already lists the options of a multiple-choice question, the
 images are paths relative to the benchmark folder, and `scoring` is the rule the scoring core applies
-(bench/rules.py). `prediction_item` turns a model reply into the scoring core's PredictionItem.
+(bench/rules.py). A multi-image item lists its images in the order the question numbers them ("image 1" is
+images[0], the main view of a multi-view question); a model is shown them in that order. An image with
+markers is a copy showing that image's markers only; `extra.marked_images` holds the indices of those
+copies, `extra.view_ids` the scene view of every image. `prediction_item` turns a model reply into the
+scoring core's PredictionItem.
 """
 
 from __future__ import annotations

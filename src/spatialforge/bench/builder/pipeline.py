@@ -8,6 +8,9 @@
 3. Select (bench/builder/select.py): preset filter, ambiguity filter, dedup, answer balance, quotas.
 4. Write: images copied by content hash into `images/` (a question that marks its objects shows a copy with
    the markers drawn), `items.jsonl`, `benchmark.json`, `captures.json`, `datasheet.md` / `.json`.
+   A multi-image question lists every image in its record's order (images[0] the main view); each image
+   with markers is a copy with its own markers drawn, each image without is the original copied as is
+   (item_images; extra["marked_images"] names the marked ones, extra["view_ids"] the views).
 The same scenes, preset, quotas and seed give byte-identical items.jsonl.
 """
 
@@ -119,24 +122,38 @@ class ImageStore:
         return self._put(buf.getvalue(), ".png")
 
 
-def _item_images(scene: Scene, record: dict[str, Any], store: ImageStore) -> tuple[list[str], bool]:
-    """Benchmark-relative image paths of a record (marked copies where it has markers), and whether any is
-    marked. Raises OSError / MarkerDrawError / ValueError for an image that cannot be used."""
-    paths, marked = [], False
+def item_images(scene: Scene, record: dict[str, Any], store: ImageStore) -> tuple[list[str], list[int]]:
+    """Benchmark-relative image paths of a record, in the record's order, and the indices of the marked ones.
+
+    An image the record puts markers on is a copy with those markers drawn (only its own: a marker is drawn
+    on images[marker.image_index] alone); an image without markers is the original file, copied as is. Raises
+    OSError / MarkerDrawError / ValueError for an image that cannot be used."""
+    paths: list[str] = []
+    marked: list[int] = []
     for index, image in enumerate(record["images"]):
         source = scene.resolve(image["path"])
         markers = [m for m in record.get("markers") or () if m["image_index"] == index]
         if markers:
             paths.append(store.marked(source, markers))
-            marked = True
+            marked.append(index)
         else:
             paths.append(store.original(source))
     return paths, marked
 
 
 def bench_item(
-    entry: PresetTask, record: dict[str, Any], images: list[str], marked: bool, preset: Preset
+    entry: PresetTask,
+    record: dict[str, Any],
+    images: list[str],
+    marked: bool,
+    preset: Preset,
+    marked_images: list[int] | None = None,
 ) -> BenchItem:
+    """The benchmark item of a selected record. images: item_images' paths; marked: whether any image is
+    marked; marked_images: the indices of the marked images (extra["marked_images"]; all of them when None
+    and marked, none when not marked)."""
+    if marked_images is None:
+        marked_images = list(range(len(images))) if marked else []
     value = record["answer_value"]
     return BenchItem(
         id=f"{preset.name}/{entry.name}/{record['id']}",
@@ -165,6 +182,7 @@ def bench_item(
             "source_images": [im["path"] for im in record["images"]],
             "view_ids": [im["view_id"] for im in record["images"]],
             "marked": marked,
+            "marked_images": marked_images,
             "frame": record.get("frame"),
         },
     )
@@ -236,11 +254,11 @@ def build_benchmark(
     image_skips: Counter = Counter()
     for entry, record in chosen_in_order(selection, preset):
         try:
-            images, marked = _item_images(scene_of[record["scene_id"]], record, store)
+            images, marked = item_images(scene_of[record["scene_id"]], record, store)
         except (OSError, MarkerDrawError, ValueError) as e:
             image_skips[f"image_{type(e).__name__}"] += 1
             continue
-        items.append(bench_item(entry, record, images, marked, preset))
+        items.append(bench_item(entry, record, images, bool(marked), preset, marked))
 
     with JsonlWriter(out / BENCH_ITEMS_FILE, BenchItem.to_json) as writer:
         writer.write_all(items)

@@ -41,6 +41,11 @@ left (decoder-only generation continues from the right end) and generates them t
 generated one by one even then, so their seed alone decides them. Batched greedy answers can differ in rare
 near-ties from unbatched ones (padding changes the floating-point reductions, mostly in half precision).
 
+Images: every image of a request is passed, in order. A request whose images the prompt format cannot all
+place - a chat template that renders fewer image entries than the request has, counted by the processor's
+`image_token` in the rendered prompt - is refused (ModelError "images_not_placed", not retried) instead of
+letting the model answer about fewer images than the question shows.
+
 Thread-safety: one lock serialises processor calls and generate (the model is not re-entrant); images are
 read with Pillow (RGB) in the caller's thread. torch and transformers are imported only when a model is built.
 """
@@ -236,6 +241,7 @@ class HFVisionLanguageModel(ModelBackend):
         self._prepare_padding()
         self.image_token: str | None = getattr(self.processor, "image_token", None)
         self.prompt_format = self._probe_prompt_format()
+        self._slots: dict[int, int] = {}  # image count -> placeholders in the rendered prompt
         self._describe = {
             "kind": self.kind,
             "path": options.path,
@@ -274,6 +280,7 @@ class HFVisionLanguageModel(ModelBackend):
                 retryable=False,
                 attempts=0,
             )
+        self._check_image_slots(len(request.images))
         images = [load_rgb_image(Path(p)) for p in request.images]
         if self._worker is not None:
             return self._worker.submit(request, images).result()
@@ -297,6 +304,40 @@ class HFVisionLanguageModel(ModelBackend):
             torch.cuda.empty_cache()
 
     # -- prompts --------------------------------------------------------------------------------------------
+
+    def image_slots(self, n_images: int) -> int | None:
+        """How many image placeholders (the processor's image_token) the rendered prompt of a request with
+        n_images images holds; None when it cannot be told (no image token, or a template that spells images
+        with another token). Depends only on the count: the text of a request never holds the token."""
+        if not self.image_token:
+            return None
+        slots = self._slots.get(n_images)
+        if slots is None:
+            with self._lock:  # the processor is not shared outside the lock
+                if self._closed:
+                    return None  # generation refuses the request as "closed"
+                probe = Request(
+                    "probe",
+                    "question",
+                    tuple(Path(f"probe{k}.png") for k in range(n_images)),
+                    GenerationSettings(),
+                )
+                slots = self._slots[n_images] = self.render_prompt(probe).count(self.image_token)
+        return None if slots == 0 and n_images > 0 else slots
+
+    def _check_image_slots(self, n_images: int) -> None:
+        """Refuse a request whose images the prompt format cannot all place: a chat template that renders
+        fewer image entries than it is given would have the model answer about fewer images than the
+        question shows (or the processor fail with an unnamed error)."""
+        slots = self.image_slots(n_images)
+        if slots is not None and slots != n_images:
+            raise ModelError(
+                "images_not_placed",
+                f"the prompt format ({self.prompt_format}) of {self.options.path!r} places {slots} image(s) "
+                f"for a request with {n_images}: the model would not see every image",
+                retryable=False,
+                attempts=0,
+            )
 
     def render_prompt(self, request: Request) -> str:
         """The text the processor tokenizes for `request` (image placeholders unexpanded)."""

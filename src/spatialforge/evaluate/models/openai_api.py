@@ -3,9 +3,11 @@ hosted APIs.
 
     openai:base_url=http://127.0.0.1:8000/v1,model=Qwen/Qwen2.5-VL-7B-Instruct,concurrency=8
 
-Each request is one user message: every image as an `image_url` part holding a base64 data URL, then the
-question text (the order most VLM chat templates expect; OpenAI "Images and vision" guide). Decoding settings
-go in the request body (temperature, top_p, max_tokens, seed).
+Each request is one user message: every image as an `image_url` part holding a base64 data URL, in the
+item's order (a multi-view question's main view first), then the question text (the order most VLM chat
+templates expect; OpenAI "Images and vision" guide). No text is put between the images: where a question
+names images by number, evaluate/prompts.py says in the text that they are numbered in the order shown.
+Decoding settings go in the request body (temperature, top_p, max_tokens, seed).
 
 Retries. Timeouts, dropped connections, HTTP 408/409/429/5xx and a 200 whose body is not a chat completion
 ("bad_response": servers under load hiccup) are asked again up to `max_retries` times, waiting
