@@ -69,7 +69,7 @@ from spatialforge.scene.keyframes import (
     KeyframeReport,
     select_keyframes,
 )
-from spatialforge.scene.records import AssetRef, Gravity, Object3D, ObjectObservation, Scene, View
+from spatialforge.scene.records import AssetRef, Gravity, Object3D, Scene, View
 from spatialforge.scene.visibility import VisibilityTarget, resample_depth_to_camera
 from spatialforge.sources.base import SourceAdapter, option_choice, option_int
 from spatialforge.sources.common import normalize_category
@@ -83,6 +83,7 @@ from spatialforge.sources.scannet import (
     UNREADABLE_DEPTH,
     UNREADABLE_IMAGE,
     camera_dict,
+    count_posed_scene,
     keyframe_options,
     observe_keyframes,
     pose_from_values,
@@ -356,7 +357,9 @@ class Ca1mSource(SourceAdapter):
         per_object, tally = observe_keyframes(views, depths, targets)
         match = TAR_NAME.fullmatch(path.name)
         split = self.options.get("split") or (match.group("split") if match else None)
-        self._count(keyframes, len(views), skipped, dropped, tally, objects, per_object)
+        count_posed_scene(
+            self.stats, keyframes, len(views), skipped, dropped, tally, len(objects), per_object
+        )
         return Scene(
             scene_id=f"{SOURCE}/{split}/{video}" if split else f"{SOURCE}/{video}",
             capture_id=f"{SOURCE}/{video}",
@@ -614,29 +617,6 @@ class Ca1mSource(SourceAdapter):
             dropped["duplicate_instance"] += 1
             return
         found[inst.instance_id] = _Object(inst.instance_id, source_id, category, inst.category, box)
-
-    def _count(
-        self,
-        keyframes: KeyframeReport,
-        n_views: int,
-        skipped: Counter,
-        dropped: Counter,
-        tally: Counter,
-        objects: list[_Object],
-        per_object: Mapping[str, list[ObjectObservation]],
-    ) -> None:
-        self.stats["scenes"] += 1
-        self.stats["frames_posed"] += keyframes.frames_in
-        self.stats["frames_kept"] += keyframes.frames_kept
-        self.stats["views"] += n_views
-        self.stats["objects"] += len(objects)
-        self.stats["observations"] += sum(len(v) for v in per_object.values())
-        for reason, n in skipped.items():
-            self.stats[f"frames_skipped/{reason}"] += n
-        for reason, n in dropped.items():
-            self.stats[f"objects_dropped/{reason}"] += n
-        for reason, n in tally.items():
-            self.stats[f"not_visible/{reason}"] += n
 
 
 class _Keyframe(NamedTuple):

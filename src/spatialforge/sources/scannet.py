@@ -596,7 +596,9 @@ class ScanNetSource(SourceAdapter):
         objects, box_source = self._objects(scan_dir, key, world_from_scan, dropped)
         targets = [VisibilityTarget(o.object_id, o.box, o.vertices) for o in objects]
         per_object, tally = observe_keyframes(views, depths, targets)
-        self._count(keyframes, len(views), skipped, dropped, tally, objects, per_object)
+        count_posed_scene(
+            self.stats, keyframes, len(views), skipped, dropped, tally, len(objects), per_object
+        )
         mesh_name = f"{key}_vh_clean_2.ply"
         # The mesh is stored in the scan frame; without an axisAlignment that frame is the world itself.
         mesh_frame = "world" if alignment is None else SCAN_FRAME
@@ -806,25 +808,29 @@ class ScanNetSource(SourceAdapter):
             field="boxes",
         )
 
-    def _count(
-        self,
-        keyframes: KeyframeReport,
-        n_views: int,
-        skipped: Counter,
-        dropped: Counter,
-        tally: Counter,
-        objects: list[SceneObject],
-        per_object: Mapping[str, list[ObjectObservation]],
-    ) -> None:
-        self.stats["scenes"] += 1
-        self.stats["frames_posed"] += keyframes.frames_in
-        self.stats["frames_kept"] += keyframes.frames_kept
-        self.stats["views"] += n_views
-        self.stats["objects"] += len(objects)
-        self.stats["observations"] += sum(len(v) for v in per_object.values())
-        for reason, n in skipped.items():
-            self.stats[f"frames_skipped/{reason}"] += n
-        for reason, n in dropped.items():
-            self.stats[f"objects_dropped/{reason}"] += n
-        for reason, n in tally.items():
-            self.stats[f"not_visible/{reason}"] += n
+
+def count_posed_scene(
+    stats: Counter,
+    keyframes: KeyframeReport,
+    n_views: int,
+    skipped: Counter,
+    dropped: Counter,
+    not_visible: Counter,
+    n_objects: int,
+    per_object: Mapping[str, list[ObjectObservation]],
+) -> None:
+    """Add one posed scan's counts to an adapter's stats (the ingest report's source_stats): frames posed
+    and kept, views, objects, observations, and every frame skip, object drop and visibility refusal by
+    reason. Shared by the ScanNet and CA-1M adapters."""
+    stats["scenes"] += 1
+    stats["frames_posed"] += keyframes.frames_in
+    stats["frames_kept"] += keyframes.frames_kept
+    stats["views"] += n_views
+    stats["objects"] += n_objects
+    stats["observations"] += sum(len(v) for v in per_object.values())
+    for reason, n in skipped.items():
+        stats[f"frames_skipped/{reason}"] += n
+    for reason, n in dropped.items():
+        stats[f"objects_dropped/{reason}"] += n
+    for reason, n in not_visible.items():
+        stats[f"not_visible/{reason}"] += n
