@@ -37,8 +37,12 @@ import random
 from collections.abc import Iterator
 from itertools import permutations
 
-import numpy as np
-
+from spatialforge.bench.metrics import (
+    BOX_IOU_THRESHOLD,
+    IMAGE_POINT_MAX_GRID_ERROR,
+    IMAGE_POINT_MAX_RELATIVE_DEPTH_ERROR,
+    box_iou,
+)
 from spatialforge.geometry.camera_motion import (
     camera_in_image,
     paper_string,
@@ -50,6 +54,8 @@ from spatialforge.geometry.camera_motion import (
 from spatialforge.qa.references import box_marker
 from spatialforge.scene.records import UNLOCATED_CATEGORIES_KEY, Object3D
 from spatialforge.scene.room import room_area
+from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.counting import plural_word
 from spatialforge.tasks.multiview import ViewSetContext
 from spatialforge.tasks.multiview_variants import MULTI_VIEW_FAMILY
 from spatialforge.tasks.registry import register
@@ -69,16 +75,14 @@ GENERIC_CATEGORY = "generic_category"
 NOT_FIRST_SEQUENCE = "room_asked_once"
 
 # --- Margins and parameters ------------------------------------------------------------------------------
-# position_matching: a free box is correct at IoU >= 0.5 (the usual detection threshold; our choice, SPAR
+# position_matching: free boxes are scored by bench.metrics.box_iou (correct at BOX_IOU_THRESHOLD, 0.5; SPAR
 # scores this task as multiple choice); wrong options overlap the truth by less than DISTRACTOR_MAX_IOU, so
 # none is nearly right.
-BOX_IOU_THRESHOLD = 0.5
 DISTRACTOR_MAX_IOU = 0.25
-# camera_motion_infer: a free answer is correct within 100 grid units (10 % of the image) and 25 % in depth
-# (the SpatialRGPT band); wrong options lie at least twice the grid tolerance away, or off in depth by a
-# ratio outside [1 / DEPTH_DISTRACTOR_RATIO, DEPTH_DISTRACTOR_RATIO].
-POINT_MAX_GRID_ERROR = 100
-POINT_MAX_RELATIVE_DEPTH_ERROR = 0.25
+# camera_motion_infer: a free answer is correct within IMAGE_POINT_MAX_GRID_ERROR grid units (100, 10 % of the
+# image) and IMAGE_POINT_MAX_RELATIVE_DEPTH_ERROR in depth (25 %, the SpatialRGPT band), bench.metrics; wrong
+# options lie at least twice the grid tolerance away, or off in depth by a ratio outside
+# [1 / DEPTH_DISTRACTOR_RATIO, DEPTH_DISTRACTOR_RATIO].
 DEPTH_DISTRACTOR_RATIO = 1.6
 # A camera 2 less than this far ahead of camera 1 sits almost in image 1's plane: its projection swings across
 # the image with centimetres of pose noise (our choice, the depth at which 5 cm sideways moves the point by
@@ -90,14 +94,6 @@ MIN_COUNT = 2
 GENERIC_CATEGORIES = frozenset({"object", "objects", "unknown", "other"})
 MCQ_DISTRACTORS = 3
 GRID = 1000
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _box_text(box: tuple[int, ...]) -> str:
@@ -129,7 +125,7 @@ def _box_distractors(
     for box in (*candidates, *_shifted_boxes(truth, rng)):
         if len(chosen) == MCQ_DISTRACTORS:
             break
-        if all(_iou(box, other) < DISTRACTOR_MAX_IOU for other in (truth, *chosen)):
+        if all(box_iou(box, other) < DISTRACTOR_MAX_IOU for other in (truth, *chosen)):
             chosen.append(box)
     return tuple(_box_text(b) for b in chosen)
 
@@ -172,12 +168,6 @@ def position_matching(view_set: ViewSetContext, rng: random.Random) -> Iterator[
         )
 
 
-def _up_world(view_set: ViewSetContext) -> np.ndarray | None:
-    """(3,) world up of the scene, or None without gravity (view_change then uses camera 1's own axes)."""
-    gravity = view_set.scene.gravity
-    return None if gravity is None else -np.asarray(gravity.down_world, dtype=float)
-
-
 @register(
     name="view_change_infer",
     level=2,
@@ -191,7 +181,8 @@ def _up_world(view_set: ViewSetContext) -> np.ndarray | None:
 )
 def view_change_infer(view_set: ViewSetContext, rng: random.Random) -> Iterator[Fact | str]:
     first, second = view_set.views[0].view, view_set.views[1].view
-    motion = view_change(first.world_from_cam, second.world_from_cam, _up_world(view_set))
+    # up_world: None without gravity, and view_change then uses camera 1's own axes.
+    motion = view_change(first.world_from_cam, second.world_from_cam, view_set.views[0].up_world)
     if isinstance(motion, str):
         yield motion
         return
@@ -238,7 +229,9 @@ def _point_distractors(x: int, y: int, depth_m: float, rng: random.Random) -> tu
         if len(out) == MCQ_DISTRACTORS:
             break
         px, py = rng.randint(0, GRID), rng.randint(0, GRID)
-        far = all(math.hypot(px - qx, py - qy) >= 2 * POINT_MAX_GRID_ERROR for qx, qy, _ in [(x, y, 0), *out])
+        far = all(
+            math.hypot(px - qx, py - qy) >= 2 * IMAGE_POINT_MAX_GRID_ERROR for qx, qy, _ in [(x, y, 0), *out]
+        )
         if far:
             out.append((px, py, depth_m * math.exp(rng.uniform(-0.5, 0.5))))
     return tuple(_point_text(px, py, d) for px, py, d in out)
@@ -277,8 +270,8 @@ def camera_motion_infer(view_set: ViewSetContext, rng: random.Random) -> Iterato
             "image_point_within",
             {
                 "answer_type": "image_point",
-                "max_grid_error": POINT_MAX_GRID_ERROR,
-                "max_relative_depth_error": POINT_MAX_RELATIVE_DEPTH_ERROR,
+                "max_grid_error": IMAGE_POINT_MAX_GRID_ERROR,
+                "max_relative_depth_error": IMAGE_POINT_MAX_RELATIVE_DEPTH_ERROR,
             },
             unit="m",
             phrase=f"at ({x}, {y}) on the 0-1000 grid of image 1, {depth:.1f} meters deep",
@@ -297,17 +290,20 @@ def camera_motion_infer(view_set: ViewSetContext, rng: random.Random) -> Iterato
 # ---------------------------------------------------------------- sequences
 
 
+# Visibility refusals that mean the object is clearly not in the image (qa.references.REFUSAL_REASONS); any
+# other refusal (too small, mostly occluded, no valid box) means it is there but not clearly shown.
+CLEARLY_ABSENT = frozenset({"not_visible", "behind_camera"})
+
+
+def _glimpsed(ctx: ViewContext, obj: Object3D) -> bool:
+    """Whether ctx's image observes obj without showing it (neither clearly present nor clearly absent)."""
+    refusal = ctx.visibility_of(obj)
+    return refusal is not None and refusal.reason not in CLEARLY_ABSENT
+
+
 def _appearance(view_set: ViewSetContext, obj: Object3D) -> tuple[tuple[int, ...], bool]:
-    """(images that show obj, whether some other image observes it without showing it: ambiguous)."""
-    shown = view_set.images_of(obj)
-    marginal = False
-    for index, ctx in enumerate(view_set.views):
-        if index in shown:
-            continue
-        refusal = ctx.visibility_of(obj)
-        if refusal is not None and refusal.reason not in ("not_visible", "behind_camera"):
-            marginal = True
-    return shown, marginal
+    """(images that show obj, whether some image observes it without showing it: ambiguous)."""
+    return view_set.images_of(obj), any(_glimpsed(ctx, obj) for ctx in view_set.views)
 
 
 def _numbers_text(numbers: tuple[int, ...]) -> str:
@@ -416,13 +412,9 @@ def appearance_order(view_set: ViewSetContext, rng: random.Random) -> Iterator[F
         trio = rng.sample(named, 3)
         firsts = []
         for obj in trio:
-            shown, marginal = _appearance(view_set, obj)
+            shown = view_set.images_of(obj)
             # An object glimpsed before it is shown would make "first appears" ambiguous.
-            if marginal and any(
-                view_set.views[i].visibility_of(obj) is not None
-                and view_set.views[i].visibility_of(obj).reason not in ("not_visible", "behind_camera")
-                for i in range(shown[0])
-            ):
+            if any(_glimpsed(view_set.views[i], obj) for i in range(shown[0])):
                 firsts = None
                 break
             firsts.append(shown[0])
@@ -478,11 +470,7 @@ def obj_count(view_set: ViewSetContext, rng: random.Random) -> Iterator[Fact | s
             for o in view_set.scene.objects
             if o.category == category
             and not view_set.images_of(o)
-            and any(
-                ctx.visibility_of(o) is not None
-                and ctx.visibility_of(o).reason not in ("not_visible", "behind_camera")
-                for ctx in view_set.views
-            )
+            and any(_glimpsed(ctx, o) for ctx in view_set.views)
         ]
         if glimpsed:
             yield AMBIGUOUS_APPEARANCE
@@ -497,17 +485,9 @@ def obj_count(view_set: ViewSetContext, rng: random.Random) -> Iterator[Fact | s
             Count(len(members)),
             None,
             (f"{category} instances shown: {', '.join(trace_name(o) for o in members)}",),
-            slots={"category": category, "categories": _plural(category)},
+            slots={"category": category, "categories": plural_word(category)},
             view_ids=view_set.view_ids,
         )
-
-
-def _plural(noun: str) -> str:
-    if noun.endswith(("s", "x", "ch", "sh")):
-        return noun + "es"
-    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
-        return noun[:-1] + "ies"
-    return noun + "s"
 
 
 @register(
