@@ -64,6 +64,7 @@ from spatialforge.tasks.spec import Category, Count, Fact, Mention, Quantity, St
 
 # --- Reasons ---------------------------------------------------------------------------------------------
 NOT_IN_BOTH = "not_in_both_images"
+DEGENERATE_GRID_BOX = "degenerate_grid_box"  # the box in image 2 has no width or height on the 0-1000 grid
 CAMERA_TOO_CLOSE = "camera_too_close"  # camera 2 under CAMERA_MIN_DEPTH_M ahead of camera 1
 NO_MOTION = "no_motion"  # every view-change component rounds to zero
 AMBIGUOUS_APPEARANCE = "ambiguous_appearance"  # observed in an image, but too little to count as shown
@@ -149,6 +150,9 @@ def position_matching(view_set: ViewSetContext, rng: random.Random) -> Iterator[
             yield NOT_IN_BOTH
             continue
         truth = _grid_box(view_set, obj, 1)
+        if truth[2] <= truth[0] or truth[3] <= truth[1]:  # a sliver rounds to no area on the grid: the
+            yield DEGENERATE_GRID_BOX  # scorer refuses such a gold (bench.metrics.box_iou is undefined)
+            continue
         text = _box_text(truth)
         yield Fact(
             "position_matching",
