@@ -12,11 +12,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from spatialforge.demo.box_scenes import random_box_scenes
 from spatialforge.engine.generate import GenerateConfig, generate_scene
+from spatialforge.scene.records import Scene
 from spatialforge.tasks.registry import TASKS
+from tests.tasks.multiview_scenes import walkthroughs
 
 SNAPSHOT = Path(__file__).parent / "data" / "snapshots.txt"
 UPDATE_ENV = "SPATIALFORGE_UPDATE_SNAPSHOTS"
@@ -24,9 +27,13 @@ SEED = 0
 # Scene synthetic_boxes/000000 of random_box_scenes(seed=0): two chairs, two tvs and a cabinet (fronts),
 # a bed, a plant and a box; every task renders in every format it declares.
 (SCENE,) = random_box_scenes(1, seed=0)
+# Multi-view tasks render on the test walkthroughs (tests/tasks/multiview_scenes.py; the second repeats three
+# categories, so counting has something to count), whose floor point cloud lives in a temporary folder.
+MULTI_VIEW_SCENES = tuple(walkthroughs(Path(tempfile.mkdtemp(prefix="sf_snapshots_")), count=2))
 HEADER = (
     "# Rendered text per (task, format): the first record `spatialforge generate` makes for the task in\n"
-    f"# that format on scene {SCENE.scene_id} (demo.box_scenes.random_box_scenes(1, seed=0)), seed {SEED}.\n"
+    f"# that format on scene {SCENE.scene_id} (demo.box_scenes.random_box_scenes(1, seed=0)), seed {SEED};\n"
+    "# multi-view tasks on the first of tests/tasks/multiview_scenes.walkthroughs(count=2) rendering one.\n"
     f"# Regenerate: {UPDATE_ENV}=1 python -m pytest -q tests/tasks/test_snapshots.py\n"
 )
 BLOCK_RE = re.compile(r"^=== (\w+) / (\w+) ===$", re.MULTILINE)
@@ -39,9 +46,10 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.split("\n"))
 
 
-def _block(title: str, config: GenerateConfig) -> str:
-    records = generate_scene(SCENE, config).records
-    assert records, f"{title}: nothing rendered on {SCENE.scene_id}"
+def _block(title: str, config: GenerateConfig, scenes: tuple[Scene, ...] = (SCENE,)) -> str:
+    """The first record of the first scene of `scenes` that renders one."""
+    records = next((rs for rs in (generate_scene(s, config).records for s in scenes) if rs), [])
+    assert records, f"{title}: nothing rendered on {[s.scene_id for s in scenes]}"
     r = records[0]
     return (
         f"=== {title} ===\n"
@@ -58,7 +66,8 @@ def render_snapshot() -> str:
             config = GenerateConfig(
                 seed=SEED, tasks=(name,), formats=(fmt,), format_weights=((fmt, 1.0),), max_qa_per_scene=2
             )
-            blocks.append(_block(f"{name} / {fmt}", config))
+            scenes = MULTI_VIEW_SCENES if "multi_view" in spec.requires else (SCENE,)
+            blocks.append(_block(f"{name} / {fmt}", config, scenes))
     for name in SPAR_SELECT_TASKS:
         config = GenerateConfig(
             seed=SEED, tasks=(name,), formats=("mcq",), format_profile="spar", max_qa_per_scene=2
