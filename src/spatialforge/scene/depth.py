@@ -85,6 +85,14 @@ def load_depth(scene: Scene, view: View) -> np.ndarray:
         )
     cam = view.camera
     if depth.shape != (cam.height, cam.width):
+        # A raster of its own camera (ScanNet: 640 x 480 depth beside 1296 x 968 colour, registered to it),
+        # recorded in the view's metadata by the adapter: resampled onto the image's pixel grid.
+        from spatialforge.scene.visibility import depth_camera_of, resample_depth_to_camera
+
+        depth_camera = depth_camera_of(view)
+        if depth_camera is not None and depth.shape == (depth_camera.height, depth_camera.width):
+            depth = resample_depth_to_camera(depth, depth_camera, cam)
+    if depth.shape != (cam.height, cam.width):
         raise RecordError(
             "wrong_shape",
             f"depth is {depth.shape} (H, W), camera is {(cam.height, cam.width)}",
