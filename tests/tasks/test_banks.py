@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import random
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +29,10 @@ from spatialforge.tasks.banks import (
     placeholders,
 )
 from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.multiview import pair_sets, sequence_sets
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.spec import Category, Fact
+from tests.tasks.multiview_scenes import synthetic_trajectories, walkthroughs
 
 WHERE = "spatialforge/tasks/banks/toy.json"
 FORMATS = ("free", "mcq", "tf")
@@ -37,6 +41,8 @@ OBJECT_SLOTS = {"a", "b", "c", "d"}
 # Task slots (Fact.slots): spatial_imagination_* {alternatives} and {before}; spatial_counting {objects}
 # and {relation}; depth_oo {a_depth}.
 ALLOWED_SLOTS = OBJECT_SLOTS | {"value", "other", "alternatives", "before", "objects", "relation", "a_depth"}
+# Multi-view tasks: the reference image's number (obj_frame_locate) and the counted category (obj_count).
+ALLOWED_SLOTS |= {"reference", "category", "categories"}
 
 
 def _valid() -> dict[str, Any]:
@@ -441,7 +447,7 @@ def _all_templates(bank: banks.TemplateBank):
 def test_registered_bank_loads(name: str) -> None:
     spec = TASKS[name]
     bank = bank_of(spec)
-    assert bank.task == name and bank.version >= 1
+    assert bank.task == (spec.bank or name) and bank.version >= 1
     assert set(bank.questions) == {f for f in spec.formats if f not in DERIVED_FORMATS}
     assert {"fill", "sentence"} <= set(spec.formats) if "free" in spec.formats else True
     for fmt in spec.formats:
@@ -476,11 +482,25 @@ def test_registered_bank_style(name: str) -> None:
 
 def _fact_slots() -> dict[tuple[str, str], tuple[set[str], bool]]:
     """(task, variant) -> (object slots its facts mention, whether every answer is a two-valued category),
-    from the facts the tasks compute on a few random box scenes."""
+    from the facts the tasks compute on a few random box scenes (multi-view tasks: on posed test scenes)."""
     out: dict[tuple[str, str], tuple[set[str], bool]] = {}
+    probes: list[tuple[Any, list[str]]] = []  # (context, tasks that look at it)
+    single = [n for n, spec in TASKS.items() if spec.scope == "view"]
     for scene in random_box_scenes(6, seed=11):
-        ctx = ViewContext(scene, scene.views[0])
-        for name, spec in TASKS.items():
+        probes.append((ViewContext(scene, scene.views[0]), single))
+    # Multi-view tasks look at view pairs and keyframe windows of the test walkthroughs and synthetic rooms.
+    root = Path(tempfile.mkdtemp(prefix="sf_banks_"))
+    for scene in walkthroughs(root, count=4) + synthetic_trajectories(root, count=3):
+        contexts = [ViewContext(scene, v) for v in scene.views]
+        for scope, sets in (
+            ("pair", pair_sets(scene, contexts, random.Random(0))),
+            ("sequence", sequence_sets(scene, contexts)),
+        ):
+            names = [n for n, spec in TASKS.items() if spec.scope == scope]
+            probes += [(view_set, names) for view_set in sets]
+    for ctx, names in probes:
+        for name in names:
+            spec = TASKS[name]
             for item in spec.candidates(ctx, random.Random(name)):
                 if not isinstance(item, Fact):
                     continue

@@ -498,8 +498,12 @@ CHECKS = {
 ALLOWED_REFUSALS = {"no_distinct_distractors", "too_few_values"}
 
 
-# The scenes here have no depth; tests/tasks/test_level0.py renders the point tasks with their own checks.
-@pytest.mark.parametrize("name", [n for n, spec in TASKS.items() if "depth" not in spec.requires])
+# The scenes here have no depth and one view each: tests/tasks/test_level0.py renders the point tasks with
+# their own checks, and the registry sweep (tests/engine/test_generate.py) renders the multi-view tasks in
+# every format on multi-view scenes.
+@pytest.mark.parametrize(
+    "name", [n for n, spec in TASKS.items() if not {"depth", "multi_view"} & set(spec.requires)]
+)
 def test_every_task_renders_every_format(name: str) -> None:
     spec = TASKS[name]
     rendered: Counter[str] = Counter()

@@ -46,7 +46,9 @@ from spatialforge.bench.metrics import HISPATIAL_DIRECTION_THRESHOLD_DEG
 from spatialforge.qa.choices import (
     GENERATION_LABEL_STYLES,
     LETTERS,
+    MIN_OPTIONS,
     QUANTITY_FORMATS,
+    TOO_FEW_VALUES,
     ChoiceRefusal,
     Option,
     RatioBand,
@@ -577,6 +579,8 @@ class Renderer:
     ) -> tuple[list[Option], int]:
         if isinstance(answer, Structured):  # the task drew its own wrong options
             k = min(MCQ_OPTIONS, 1 + len(answer.distractors))
+            if k < MIN_OPTIONS:  # e.g. a box filling image 2: no wrong box clear of it
+                raise ChoiceRefusal(TOO_FEW_VALUES, f"{len(answer.distractors)} wrong options")
             return categorical_choice(answer.text, list(answer.distractors), k, rng)
         if isinstance(answer, Angle):
             return angle_choice(answer.value_rad, MCQ_OPTIONS, answer.threshold_rad, answer.circular, rng)
