@@ -40,10 +40,15 @@ from spatialforge.export.parquet import (  # noqa: E402
 from spatialforge.qa.draw_markers import MARKER_RGB  # noqa: E402
 from spatialforge.synth.run import run_synth  # noqa: E402
 from spatialforge.synth.world import SynthConfig  # noqa: E402
+from spatialforge.tasks.registry import TASKS
 
 datasets.disable_progress_bars()
 
 WIDTH, HEIGHT = 160, 120  # synthetic images; max_side 80 halves them to 80 x 60
+
+
+# The tasks whose records show one image: the fixtures below count samples and markers per view.
+SINGLE_VIEW_TASKS = tuple(name for name, spec in TASKS.items() if "multi_view" not in spec.requires)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +56,10 @@ def parquet_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(scenes.jsonl, data.jsonl) of 2 indoor scenes x 2 views at 160 x 120."""
     root = tmp_path_factory.mktemp("parquet_run")
     run_synth(root / "S", 2, SynthConfig(setting="indoor", views=2, width=WIDTH, height=HEIGHT))
-    run_generate(root / "S" / "scenes.jsonl", root / "Q", GenerateConfig(), n_buckets=2)
+    # One image per record here (tests/export/test_multi_image.py covers multi-view records).
+    run_generate(
+        root / "S" / "scenes.jsonl", root / "Q", GenerateConfig(tasks=SINGLE_VIEW_TASKS), n_buckets=2
+    )
     return root / "S" / "scenes.jsonl", root / "Q" / "data.jsonl"
 
 

@@ -40,9 +40,14 @@ from spatialforge.scene.depth import load_depth  # noqa: E402
 from spatialforge.scene.records import Scene  # noqa: E402
 from spatialforge.synth.run import run_synth  # noqa: E402
 from spatialforge.synth.world import SynthConfig  # noqa: E402
+from spatialforge.tasks.registry import TASKS
 
 MAX_SIDE = 80  # 160x120 -> 80x60: scale exactly 1/2
 KEY_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+# The tasks whose records show one image: the fixtures below count samples and markers per view.
+SINGLE_VIEW_TASKS = tuple(name for name, spec in TASKS.items() if "multi_view" not in spec.requires)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +55,8 @@ def wds_groups(tmp_path_factory: pytest.TempPathFactory) -> list[SceneGroup]:
     """Two synthetic indoor scenes, two 160x120 views each, and their generated QA (one group per scene)."""
     root = tmp_path_factory.mktemp("wds_run")
     run_synth(root / "S", 2, SynthConfig(setting="indoor", views=2, width=160, height=120))
-    run_generate(root / "S" / "scenes.jsonl", root / "Q", GenerateConfig())
+    # One image per record here (tests/export/test_multi_image.py covers multi-view records).
+    run_generate(root / "S" / "scenes.jsonl", root / "Q", GenerateConfig(tasks=SINGLE_VIEW_TASKS))
     groups = list(iter_qa_file(root / "Q" / "data.jsonl", root / "S" / "scenes.jsonl"))
     assert len(groups) == 2 and all(len(by_images(g.records)) == 2 for g in groups)
     return groups

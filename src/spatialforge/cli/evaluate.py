@@ -103,7 +103,9 @@ def build_command(
     scenes: Path = typer.Option(
         ..., "--scenes", "-s", help="Scene JSONL (split by capture unless --held-out)."
     ),
-    preset: str = typer.Option(..., "--preset", "-p", help="spatialvqa, hispatial, sparbench_single or sparbench."),
+    preset: str = typer.Option(
+        ..., "--preset", "-p", help="spatialvqa, hispatial, sparbench_single or sparbench."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Benchmark folder to write."),
     held_out: bool = typer.Option(
         False, "--held-out", help="Every input scene is held out already: no split."
