@@ -1,5 +1,6 @@
-"""Commands for benchmarks and evaluation: `bench presets|exclusions|split|build|leakage`, `eval`,
-`eval-compare`. Thin: they parse options and call bench/builder and evaluate/."""
+"""Commands for benchmarks and evaluation: `bench presets|exclusions|split|build|leakage`, the published
+benchmarks' `bench published|import|gold`, `eval`, `eval-compare`. Thin: they parse options and call
+bench/builder, bench/published and evaluate/."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from spatialforge.cli.shared import console, fail
 from spatialforge.errors import RecordError
 
 bench_app = typer.Typer(
-    help="Build leakage-safe benchmarks from held-out scenes; split by capture; check leakage.",
+    help="Build leakage-safe benchmarks from held-out scenes; split by capture; check leakage; import "
+    "published benchmarks from their released files.",
     no_args_is_help=True,
 )
 
@@ -196,7 +198,21 @@ def leakage_command(
 
 
 def eval_command(
-    benchmark: Path = typer.Option(..., "--benchmark", "-b", help="Benchmark folder (from `bench build`)."),
+    benchmark: str = typer.Option(
+        ...,
+        "--benchmark",
+        "-b",
+        help="Benchmark folder (from `bench build` or `bench import`), or a published benchmark's name with "
+        "--data (`bench published` lists them).",
+    ),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="Folder of a published benchmark's released files (imported into OUTPUT/benchmark).",
+    ),
+    option: list[str] = typer.Option(
+        [], "--option", help="Loader option key=value of a published benchmark (repeatable), e.g. frames=32."
+    ),
     model: str = typer.Option(
         ...,
         "--model",
@@ -212,16 +228,28 @@ def eval_command(
     temperature: float = typer.Option(0.0, "--temperature", help="0: greedy (default)."),
     top_p: float = typer.Option(1.0, "--top-p"),
     seed: int = typer.Option(0, "--seed", help="Sampling seed and bootstrap seed."),
-    prompt_style: str = typer.Option("instructed", "--prompt-style", help="instructed or plain."),
+    prompt_style: str = typer.Option(
+        None,
+        "--prompt-style",
+        help="instructed or plain (default: plain - the official prompt - for a published benchmark, "
+        "else instructed).",
+    ),
     system: str = typer.Option(None, "--system", help="System prompt."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
     """Ask a model every question of a benchmark, caching each reply on disk; score; tables and a report."""
     from spatialforge.evaluate.run import EvalConfig, run_eval
+    from spatialforge.sources.base import parse_option_pairs
 
+    try:
+        options = parse_option_pairs(option)
+    except RecordError as e:
+        fail(e)
     cfg = EvalConfig(
-        benchmark=str(benchmark),
+        benchmark=benchmark,
+        data=None if data is None else str(data),
+        options=tuple(sorted(options.items())),
         model=model,
         output=str(output),
         temperature=temperature,
@@ -237,14 +265,16 @@ def eval_command(
     )
     try:
         report = run_eval(cfg)
-    except BAD as e:
+    except (*BAD, ImportError) as e:
         fail(e)
     tables = report.tables
-    table = Table("task", "n", "score %", "95% CI", title=f"{benchmark.name}: {model}")
+    table = Table("task", "n", "score %", "95% CI", title=f"{Path(benchmark).name}: {model}")
     for t in tables["tasks"]:
         table.add_row(t["task"], str(t["n"]), _pct(t["score"]), f"{_pct(t['ci'][0])}–{_pct(t['ci'][1])}")
     Console().print(table)
     totals = ", ".join(f"{k} {_pct(v)}" for k, v in tables["totals"].items())
+    if tables.get("totals_note"):
+        totals += f" ({tables['totals_note']})"
     console.print(
         f"totals: {escape(totals)}\nasked {report.asked_this_run} this run; "
         f"{report.answered}/{report.n_items} answered"
@@ -256,6 +286,72 @@ def eval_command(
     if report.failed:
         first = next(iter(report.first_failure.values()))
         console.print(f"[yellow]first failure:[/yellow] {escape(first)}", soft_wrap=True)
+
+
+@bench_app.command("published")
+def published_command() -> None:
+    """List the published benchmarks `bench import` and `eval --benchmark NAME --data DIR` read."""
+    from spatialforge.bench.published import available_published, get_published
+
+    table = Table("name", "benchmark", "released files (--data holds)", "options", "scoring")
+    for name in available_published():
+        b = get_published(name)
+        options = ", ".join(f"{k}={o.default}" for k, o in b.options.items()) or "–"
+        scoring = b.scoring + (f" ({b.variant})" if b.variant else "")
+        table.add_row(name, f"{b.title} ({b.size})", "\n".join(b.files), options, scoring)
+    Console().print(table)
+
+
+@bench_app.command("import")
+def import_command(
+    name: str = typer.Argument(..., help="Published benchmark (`bench published` lists them)."),
+    data: Path = typer.Option(..., "--data", help="Folder holding the benchmark's released files."),
+    output: Path = typer.Option(..., "--output", "-o", help="Benchmark folder to write."),
+    option: list[str] = typer.Option([], "--option", help="Loader option key=value (repeatable)."),
+) -> None:
+    """Import a published benchmark from its released files into a benchmark folder (items, images,
+    manifest)."""
+    from spatialforge.bench.published.importer import import_published
+    from spatialforge.sources.base import parse_option_pairs
+
+    try:
+        report = import_published(name, data, output, parse_option_pairs(option))
+    except (*BAD, ImportError) as e:
+        fail(e)
+    verb = "already imported" if report.reused else f"imported in {report.seconds:.1f} s"
+    console.print(
+        f"{name}: {report.n_items} items, {report.images} images {verb} -> {output}\n"
+        f"per task: {dict(sorted(report.per_task.items()))}"
+        + (f"\nskipped: {dict(report.skipped)} (examples in benchmark.json)" if report.skipped else ""),
+        soft_wrap=True,
+    )
+
+
+@bench_app.command("gold")
+def gold_command(
+    benchmark: Path = typer.Argument(..., help="Benchmark folder (built or imported)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Gold JSONL for `spatialforge score --gold`."),
+) -> None:
+    """Write a benchmark's gold answers as `spatialforge score --gold` reads them, to score replies made
+    elsewhere (e.g. an lmms-eval log) against it."""
+    from spatialforge.bench.builder.items import read_bench_items, read_manifest
+    from spatialforge.evaluate.tables import gold_line
+    from spatialforge.jsonl import JsonlWriter
+
+    try:
+        manifest = read_manifest(benchmark)
+        items = read_bench_items(benchmark)
+        with JsonlWriter(output, dict) as writer:
+            writer.write_all(gold_line(item) for item in items)
+    except BAD as e:
+        fail(e)
+    scoring = manifest.get("scoring") or {"benchmark": "generic"}
+    variant = f" --variant {scoring['variant']}" if scoring.get("variant") else ""
+    console.print(
+        f"{len(items)} gold answers -> {output}\nscore with: spatialforge score --benchmark "
+        f"{scoring['benchmark']}{variant} --gold {output} --predictions PREDICTIONS --output DIR",
+        soft_wrap=True,
+    )
 
 
 def eval_report_command(

@@ -59,13 +59,17 @@ class EvalConfig:
     max_new_tokens: int = 256
     top_p: float = 1.0
     seed: int = 0
-    prompt_style: str = "instructed"
+    # None: "plain" for a published benchmark (its items' question is the official prompt), else "instructed".
+    prompt_style: str | None = None
     system: str | None = None
     limit: int | None = None
     tasks: tuple[str, ...] = ()
     progress: bool = True
     bootstrap: int = 1000
     report: bool = True
+    # A published benchmark by name (bench/published): the folder of its released files, the loader's options.
+    data: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def settings(self) -> GenerationSettings:
@@ -113,14 +117,49 @@ def identity_spec(spec: str) -> str:
     return kind + (":" + ",".join(f"{k}={v}" for k, v in kept) if kept else "")
 
 
-def _identity(cfg: EvalConfig, digest: str) -> dict[str, Any]:
+def _identity(cfg: EvalConfig, digest: str, prompt_style: str) -> dict[str, Any]:
     """What must not change when a run is resumed."""
     return {
         "items_sha256": digest,
         "model": identity_spec(cfg.model),
         "settings": cfg.settings.as_dict(),
-        "prompt": prompt_record(cfg.prompt_style, cfg.system),
+        "prompt": prompt_record(prompt_style, cfg.system),
     }
+
+
+PUBLISHED_BENCH_DIR = "benchmark"
+
+
+def resolve_benchmark(cfg: EvalConfig) -> Path:
+    """The benchmark folder a run asks: cfg.benchmark itself when it is a folder; for the name of a published
+    benchmark, its import from cfg.data into OUTPUT/benchmark (reused when the same import is there)."""
+    from spatialforge.bench.published import available_published, is_published
+
+    path = Path(cfg.benchmark)
+    if path.is_dir():
+        if cfg.data is not None:
+            raise ValueError(
+                f"--data is for a published benchmark by name; {path} is already a benchmark folder"
+            )
+        return path
+    if not is_published(cfg.benchmark):
+        raise ValueError(
+            f"{cfg.benchmark!r} is neither a benchmark folder nor a published benchmark "
+            f"({', '.join(available_published())})"
+        )
+    if cfg.data is None:
+        raise ValueError(f"{cfg.benchmark} is read from its released files: give their folder with --data")
+    from spatialforge.bench.published.importer import import_published
+
+    bench_dir = Path(cfg.output) / PUBLISHED_BENCH_DIR
+    import_published(cfg.benchmark, cfg.data, bench_dir, dict(cfg.options))
+    return bench_dir
+
+
+def resolved_prompt_style(cfg: EvalConfig, manifest: dict[str, Any]) -> str:
+    if cfg.prompt_style is not None:
+        return cfg.prompt_style
+    return "plain" if manifest.get("published") else "instructed"
 
 
 def _check_resume(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
@@ -142,10 +181,10 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _request(item: BenchItem, bench_dir: Path, cfg: EvalConfig) -> Request:
+def _request(item: BenchItem, bench_dir: Path, cfg: EvalConfig, prompt_style: str) -> Request:
     return Request(
         item_id=item.id,
-        prompt=build_prompt(item, cfg.prompt_style),
+        prompt=build_prompt(item, prompt_style),
         images=tuple(bench_dir / p for p in item.images),
         settings=cfg.settings,
         system=cfg.system,
@@ -236,14 +275,15 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
     """Run (or resume) one evaluation; see the module docstring. `model` injects a backend instance (its
     describe() is recorded; cfg.model still names the run)."""
     start = time.perf_counter()
-    bench_dir = Path(cfg.benchmark)
+    bench_dir = resolve_benchmark(cfg)
     manifest = read_manifest(bench_dir)
+    prompt_style = resolved_prompt_style(cfg, manifest)
     all_items = read_bench_items(bench_dir)
     items = select_items(all_items, cfg)
     digest = items_digest(bench_dir)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
-    identity = _identity(cfg, digest)
+    identity = _identity(cfg, digest, prompt_style)
     previous = _check_resume(out, identity)
     store = PredictionStore(out / PREDICTIONS_FILE)
     done = store.load()
@@ -259,12 +299,14 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
             "path": str(bench_dir.resolve()),
             "name": manifest.get("name"),
             "preset": manifest.get("preset"),
+            "published": manifest.get("published"),
+            "scoring": manifest.get("scoring"),
             "n_items": len(all_items),
             "items_sha256": digest,
         },
         "model": {"spec": cfg.model, **model.describe()},
         "settings": cfg.settings.as_dict(),
-        "prompt": prompt_record(cfg.prompt_style, cfg.system),
+        "prompt": prompt_record(prompt_style, cfg.system),
         "parser_version": PARSER_VERSION,
         "config": asdict(cfg),
         "identity": identity,
@@ -290,7 +332,7 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
 
     try:
         with progress:
-            requests = [_request(i, bench_dir, cfg) for i in todo]
+            requests = [_request(i, bench_dir, cfg, prompt_style) for i in todo]
             _ask_all(model, requests, bench_dir.resolve(), on_answer, on_failure)
     finally:
         store.close()
@@ -300,7 +342,16 @@ def run_eval(cfg: EvalConfig, *, model: ModelBackend | None = None) -> EvalRepor
 
     replies = {i.id: done[i.id]["prediction"] for i in items if i.id in done}
     report.answered = len(replies)
-    score = score_run(items, replies, out, bootstrap=cfg.bootstrap, seed=cfg.seed)
+    scoring = manifest.get("scoring") or {}
+    score = score_run(
+        items,
+        replies,
+        out,
+        bootstrap=cfg.bootstrap,
+        seed=cfg.seed,
+        benchmark=scoring.get("benchmark", "generic"),
+        variant=scoring.get("variant"),
+    )
     tables = build_tables(
         items,
         score,

@@ -21,7 +21,8 @@ from spatialforge.bench.builder.items import BenchItem
 from spatialforge.bench.score import ScoreConfig, ScoreReport, run_score
 
 SCORE_INPUT = "score_input.jsonl"
-TOTALS_RULES = ("micro", "macro_tasks", "macro_groups")
+# official: a published benchmark's own totals, from its scoring spec (bench/benchmarks.py).
+TOTALS_RULES = ("micro", "macro_tasks", "macro_groups", "official")
 
 
 def score_input_line(item: BenchItem, reply: str | None) -> dict[str, Any]:
@@ -42,7 +43,18 @@ def score_input_line(item: BenchItem, reply: str | None) -> dict[str, Any]:
         "level": item.level,
         "item_group": item.group,
         "answered": reply is not None,
+        # A published benchmark's scoring group and the fields its official totals read.
+        "group": item.extra.get("score_group"),
+        **item.extra.get("score_meta", {}),
     }
+
+
+def gold_line(item: BenchItem) -> dict[str, Any]:
+    """An item's gold as `spatialforge score --gold` reads it: everything the scoring core needs but the reply
+    (score predictions made elsewhere - an lmms-eval log, another harness - against a benchmark folder)."""
+    line = score_input_line(item, None)
+    del line["prediction"], line["answered"]
+    return line
 
 
 def score_run(
@@ -52,14 +64,20 @@ def score_run(
     *,
     bootstrap: int = 1000,
     seed: int = 0,
+    benchmark: str = "generic",
+    variant: str | None = None,
 ) -> ScoreReport:
-    """Write out_dir/score_input.jsonl and score it into out_dir/score/ (items, tasks, summary)."""
+    """Write out_dir/score_input.jsonl and score it into out_dir/score/ (items, tasks, summary).
+
+    benchmark / variant: the scoring spec; "generic" reads each item's own rule, a published benchmark's spec
+    gives the same rules (the import checks it) and its official totals."""
     path = out_dir / SCORE_INPUT
     with open(path, "wb") as fh:
         for item in items:
             fh.write(orjson.dumps(score_input_line(item, replies.get(item.id))) + b"\n")
     cfg = ScoreConfig(
-        benchmark="generic",
+        benchmark=benchmark,
+        variant=variant,
         predictions=str(path),
         output=str(out_dir / "score"),
         bootstrap=bootstrap,
@@ -108,13 +126,16 @@ def build_tables(
 
     totals_rule (the preset's): micro - mean over items (SpatialLLM's SpatialVQA "Avg."); macro_tasks -
     mean of task scores, and a group's score the mean of its tasks' (SPAR-Bench overall, Low / High);
-    macro_groups - mean of group scores, each over its items (HiSpatial's three columns)."""
+    macro_groups - mean of group scores, each over its items (HiSpatial's three columns); official - the
+    scoring spec's own totals (a published benchmark: CV-Bench's formula, 3DSRBench's CircularEval ...),
+    with groups as means over their items. Items without a level (published benchmarks) have no level row.
+    """
     if totals_rule not in TOTALS_RULES:
         raise ValueError(f"unknown totals rule {totals_rule!r}; choose from {TOTALS_RULES}")
     by_item = _score_by_item(score_dir)
     level_of = {item.task: item.level for item in items}
     group_of: dict[str, str | None] = {}
-    by_level: dict[int, list[float]] = {}
+    by_level: dict[int | None, list[float]] = {}
     by_task: dict[str, list[float]] = {}
     for item in items:
         group_of.setdefault(item.task, item.group)
@@ -138,11 +159,12 @@ def build_tables(
             "frequency": t.frequency,
             "parse_status": t.parse_status,
         }
-        for name, t in sorted(report.tasks.items(), key=lambda kv: (level_of.get(kv[0], 9), kv[0]))
+        for name, t in sorted(report.tasks.items(), key=lambda kv: (_level_key(level_of.get(kv[0])), kv[0]))
     ]
     levels = [
         {"level": level, "n": len(v), "score": float(np.mean(v)), "ci": _ci(v, bootstrap, seed)}
-        for level, v in sorted(by_level.items())
+        for level, v in sorted(by_level.items(), key=lambda kv: _level_key(kv[0]))
+        if level is not None
     ]
     groups = [
         _group_row(g, [by_task[t] for t in names], totals_rule, bootstrap, seed)
@@ -153,21 +175,37 @@ def build_tables(
         overall = float(np.mean(all_scores))
     elif totals_rule == "macro_tasks":
         overall = float(np.mean([t["score"] for t in tasks]))
+    elif totals_rule == "official":
+        overall = float(np.mean(all_scores))
     else:
         overall = float(np.mean([g["score"] for g in groups])) if groups else float(np.mean(all_scores))
     totals = {"overall": overall, **{g["group"]: g["score"] for g in groups}}
+    totals_note = None
+    if totals_rule == "official":
+        if report.totals:
+            totals = dict(report.totals)
+        else:
+            # A subset (--task, --limit) or a benchmark missing a part its formula needs: the official total
+            # is not computed, and the table says so instead of showing a number it is not.
+            totals = {"mean_over_items": overall}
+            totals_note = f"no official total: {report.totals_error}"
     return {
         "n_items": len(items),
         "answered": answered,
         "unanswered": len(items) - answered,
         "totals_rule": totals_rule,
         "totals": totals,
+        "totals_note": totals_note,
         "overall_ci": _ci(all_scores, bootstrap, seed) if totals_rule == "micro" else None,
         "parser_version": report.parser_version,
         "tasks": tasks,
         "levels": levels,
         "groups": groups,
     }
+
+
+def _level_key(level: int | None) -> int:
+    return 9 if level is None else level
 
 
 def _group_row(
@@ -194,6 +232,7 @@ def tables_markdown(tables: Mapping[str, Any], title: str) -> str:
         f"{tables['n_items']} items, {tables['answered']} answered, {tables['unanswered']} without an answer "
         f"(scored 0); parser {tables['parser_version']}; totals rule {tables['totals_rule']}.",
         "",
+        *([f"{tables['totals_note']}.", ""] if tables.get("totals_note") else []),
         "| total | score % |",
         "|---|---|",
         *[f"| {k} | {_pct(v)} |" for k, v in tables["totals"].items()],
@@ -203,8 +242,9 @@ def tables_markdown(tables: Mapping[str, Any], title: str) -> str:
     ]
     for t in tables["tasks"]:
         lo, hi = t["ci"]
+        level = "" if t["level"] is None else t["level"]
         lines.append(
-            f"| {t['task']} | {t['level']} | {t['group'] or ''} | {t['metric']} | {t['n']} "
+            f"| {t['task']} | {level} | {t['group'] or ''} | {t['metric']} | {t['n']} "
             f"| {_pct(t['score'])} | {_pct(lo)}–{_pct(hi)} | {_pct(t['chance'])} | {_pct(t['frequency'])} |"
         )
     lines += ["", "| level | n | score % | 95% CI |", "|---|---|---|---|"]

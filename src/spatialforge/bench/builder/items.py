@@ -52,7 +52,7 @@ class BenchItem:
 
     id: str
     task: str
-    level: int
+    level: int | None  # None: a published benchmark's item (its tasks are not on our level scale)
     format: str
     question: str
     images: tuple[str, ...]
@@ -122,8 +122,15 @@ class BenchItem:
             gold=gold,
             options=self.options,
             gold_unit=self.unit if self.scoring.answer_type in ("number", "angle") else None,
-            group=None,
-            meta={"level": self.level, "group": self.group, "format": self.format},
+            # A published benchmark's scoring group (3DSRBench CircularEval / FlipEval) and the fields its
+            # official totals read (CV-Bench "source"): bench/published/importer.py writes them into extra.
+            group=self.extra.get("score_group"),
+            meta={
+                "level": self.level,
+                "group": self.group,
+                "format": self.format,
+                **self.extra.get("score_meta", {}),
+            },
         )
 
 
@@ -235,7 +242,7 @@ def item_from_json(record: Any, *, file: str, line: int) -> BenchItem:
     item = BenchItem(
         id=item_id,
         task=_require(record, "task", str, where),
-        level=_require(record, "level", int, where),
+        level=_require(record, "level", (int, type(None)), where),
         format=_require(record, "format", str, where),
         question=_require(record, "question", str, where),
         images=tuple(images),

@@ -102,7 +102,7 @@ class ImageStore:
         (root / "images").mkdir(parents=True, exist_ok=True)
         self.written: set[str] = set()
 
-    def _put(self, data: bytes, suffix: str) -> str:
+    def put(self, data: bytes, suffix: str) -> str:
         rel = _hash_name(data, suffix)
         if rel not in self.written:
             target = self.root / rel
@@ -112,14 +112,14 @@ class ImageStore:
         return rel
 
     def original(self, path: Path) -> str:
-        return self._put(path.read_bytes(), path.suffix.lower() or ".png")
+        return self.put(path.read_bytes(), path.suffix.lower() or ".png")
 
     def marked(self, path: Path, markers: list[dict[str, Any]]) -> str:
         with Image.open(path) as im:
             drawn = draw_markers(im.convert("RGB"), [marker_from_dict(m) for m in markers])
         buf = io.BytesIO()
         drawn.save(buf, format="PNG", optimize=False)
-        return self._put(buf.getvalue(), ".png")
+        return self.put(buf.getvalue(), ".png")
 
 
 def item_images(scene: Scene, record: dict[str, Any], store: ImageStore) -> tuple[list[str], list[int]]:
