@@ -15,17 +15,18 @@ import json
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from spatialforge.bench.aggregate import bootstrap_ci, chance_baseline, frequency_baseline
-from spatialforge.bench.benchmarks import ScoreColumns, ScoredLine, TaskScore, get_benchmark
+from spatialforge.bench.benchmarks import BenchmarkSpec, ScoreColumns, ScoredLine, TaskScore, get_benchmark
+from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.parsers import PARSER_VERSION
 from spatialforge.bench.predictions import DEFAULT_REPLY_FIELD, check_reader, parse_prediction_line, read_gold
-from spatialforge.bench.rules import score_item
+from spatialforge.bench.rules import ScoringRule, score_item
 from spatialforge.errors import RecordError
 
 
@@ -165,27 +166,52 @@ class _LineScorer:
                 out.append(_as_tuple(entry))
                 continue
             try:
-                d = score_item(entry, self.spec.rule_for(entry))
+                out.append(scored_line(entry, self.spec))
             except ValueError as e:  # a bad gold answer or missing options: the benchmark file is wrong
                 out.append(("bad_gold", str(e), file, entry.item_id, "answer"))
-                continue
-            meta = {k: entry.meta.get(k) for k in self.spec.keep_meta}
-            out.append(
-                ScoredLine(
-                    item_id=d.item_id,
-                    task=d.task,
-                    metric=d.metric,
-                    score=d.score,
-                    correct=d.correct,
-                    group=d.group,
-                    status=d.parse_status,
-                    gold_value=d.gold_value,
-                    n_options=_n_options(d.answer_type, entry.options),
-                    meta=meta,
-                    decision_json=_ENCODER.encode(d.as_dict()),
-                )
-            )
         return out
+
+
+def scored_line(entry: PredictionItem, spec: BenchmarkSpec, rule: ScoringRule | None = None) -> ScoredLine:
+    """One item scored by `rule` (default: the spec's rule for it); ValueError when its gold is unreadable."""
+    d = score_item(entry, rule or spec.rule_for(entry))
+    return ScoredLine(
+        item_id=d.item_id,
+        task=d.task,
+        metric=d.metric,
+        score=d.score,
+        correct=d.correct,
+        group=d.group,
+        status=d.parse_status,
+        gold_value=d.gold_value,
+        n_options=_n_options(d.answer_type, entry.options),
+        meta={k: entry.meta.get(k) for k in spec.keep_meta},
+        decision_json=_ENCODER.encode(d.as_dict()),
+    )
+
+
+def official_totals(
+    lines: Iterable[ScoredLine], spec: BenchmarkSpec
+) -> tuple[dict[str, TaskScore], dict[str, float], str | None]:
+    """Per-task scores and the spec's totals of scored items (totals {} and the reason when the items do not
+    cover what the benchmark's formula needs)."""
+    columns = ScoreColumns()
+    statuses: dict[str, Counter] = {}
+    for line in lines:
+        columns.add_row(line)
+        statuses.setdefault(line.task, Counter())[line.status] += 1
+    tasks = _task_scores(columns, statuses)
+    return (tasks, *_spec_totals(spec, tasks, columns))
+
+
+def _spec_totals(
+    spec: BenchmarkSpec, tasks: dict[str, TaskScore], columns: ScoreColumns
+) -> tuple[dict[str, float], str | None]:
+    # An official total needs the benchmark's full task set; a subset still gets its per-task tables.
+    try:
+        return spec.totals(tasks, columns), None
+    except ValueError as e:
+        return {}, str(e)
 
 
 _WORKER: _LineScorer | None = None  # set once in each worker process by _init_worker
@@ -278,11 +304,7 @@ def run_score(cfg: ScoreConfig) -> ScoreReport:
     if not columns.task:
         raise RecordError("no_items", "no item could be scored", file=cfg.predictions)
     tasks = _task_scores(columns, statuses)
-    # An official total needs the benchmark's full task set; a subset still gets its per-task tables.
-    try:
-        totals, totals_error = spec.totals(tasks, columns), None
-    except ValueError as e:
-        totals, totals_error = {}, str(e)
+    totals, totals_error = _spec_totals(spec, tasks, columns)
     report = ScoreReport(
         config=cfg,
         parser_version=PARSER_VERSION,

@@ -1,6 +1,6 @@
 """Commands for benchmarks and evaluation: `bench presets|exclusions|split|build|leakage`, the published
-benchmarks' `bench published|import|gold`, `eval`, `eval-compare`. Thin: they parse options and call
-bench/builder, bench/published and evaluate/."""
+benchmarks' `bench published|import|gold`, `bench export-lmms`, `eval`, `eval-compare`. Thin: they parse
+options and call bench/builder, bench/published, bench/lmms_export and evaluate/."""
 
 from __future__ import annotations
 
@@ -350,6 +350,36 @@ def gold_command(
     console.print(
         f"{len(items)} gold answers -> {output}\nscore with: spatialforge score --benchmark "
         f"{scoring['benchmark']}{variant} --gold {output} --predictions PREDICTIONS --output DIR",
+        soft_wrap=True,
+    )
+
+
+@bench_app.command("export-lmms")
+def export_lmms_command(
+    benchmark: Path = typer.Argument(..., help="Benchmark folder (built or imported)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Task folder to write (lmms-eval --include_path)."
+    ),
+    task: str = typer.Option(None, "--task", help="lmms-eval task name (default: spatialforge_<benchmark>)."),
+    prompt_style: str = typer.Option(
+        None,
+        "--prompt-style",
+        help="instructed or plain (default as `eval`: plain for a published benchmark).",
+    ),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Longest reply, in tokens."),
+) -> None:
+    """Export a benchmark as an lmms-eval task folder scored with spatialforge's parsers and totals."""
+    from spatialforge.bench.lmms_export import export_lmms
+
+    try:
+        done = export_lmms(
+            benchmark, output, task=task, prompt_style=prompt_style, max_new_tokens=max_new_tokens
+        )
+    except BAD as e:
+        fail(e)
+    console.print(
+        f"{done.task}: {done.n_items} items, {done.n_images} images -> {output}\n"
+        f"run: python -m lmms_eval --include_path {output} --tasks {done.task} --model ... --log_samples",
         soft_wrap=True,
     )
 

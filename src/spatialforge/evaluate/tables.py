@@ -171,14 +171,7 @@ def build_tables(
         for g, names in tasks_in_group.items()
     ]
     all_scores = list(by_item.values())
-    if totals_rule == "micro":
-        overall = float(np.mean(all_scores))
-    elif totals_rule == "macro_tasks":
-        overall = float(np.mean([t["score"] for t in tasks]))
-    elif totals_rule == "official":
-        overall = float(np.mean(all_scores))
-    else:
-        overall = float(np.mean([g["score"] for g in groups])) if groups else float(np.mean(all_scores))
+    overall = overall_by_rule(by_task, group_of, totals_rule)
     totals = {"overall": overall, **{g["group"]: g["score"] for g in groups}}
     totals_note = None
     if totals_rule == "official":
@@ -202,6 +195,25 @@ def build_tables(
         "levels": levels,
         "groups": groups,
     }
+
+
+def overall_by_rule(
+    by_task: Mapping[str, Sequence[float]], group_of: Mapping[str, str | None], totals_rule: str
+) -> float:
+    """The overall score of item scores per task under a totals rule (build_tables); "official" gives the
+    mean over items, which a published benchmark's own total then replaces."""
+    if totals_rule == "macro_tasks":
+        return float(np.mean([np.mean(v) for v in by_task.values()]))
+    flat = [x for v in by_task.values() for x in v]
+    if totals_rule == "macro_groups":
+        per_group: dict[str, list[float]] = {}
+        for task, values in by_task.items():
+            group = group_of.get(task)
+            if group is not None:
+                per_group.setdefault(group, []).extend(values)
+        if per_group:
+            return float(np.mean([np.mean(v) for v in per_group.values()]))
+    return float(np.mean(flat))
 
 
 def _level_key(level: int | None) -> int:
