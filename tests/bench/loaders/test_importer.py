@@ -180,5 +180,30 @@ def test_eval_by_name_needs_data_and_refuses_data_for_a_folder(tmp_path: Path) -
             )
         )
     # The official prompt is sent verbatim.
-    first = json.loads((run / "predictions.jsonl").read_text().splitlines()[0])
-    assert first["prompt"].endswith("(B) B\nAnswer with the option's letter.")
+    predictions = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    d1 = next(p for p in predictions if p["id"] == "d1")
+    assert d1["prompt"] == "Which point is closer?\n(A) A\n(B) B\nAnswer with the option's letter."
+
+
+def test_cli_import_lists_and_exports(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spatialforge.cli.main import app
+
+    runner = CliRunner()
+    data = _write(tmp_path / "data", [dict(r) for r in ROWS] + [{**ROWS[0], "id": "x", "image": "../x.png"}])
+    listed = runner.invoke(app, ["bench", "published"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0 and "toy" in listed.output and "rows.jsonl" in listed.output
+    args = ["bench", "import", "toy", "--data", str(data), "--output", str(tmp_path / "bench")]
+    first = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert first.exit_code == 0, first.output
+    assert "toy: 4 items, 4 images imported" in first.output and "unsafe_path" in first.output
+    again = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert "already imported" in again.output
+    bad = runner.invoke(app, [*args[:-1], str(tmp_path / "other"), "--option", "frames=2"])
+    assert bad.exit_code == 2 and "no option(s) ['frames']" in bad.output
+    exported = runner.invoke(
+        app, ["bench", "export-lmms", str(tmp_path / "bench"), "--output", str(tmp_path / "task")]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "task" / "spatialforge_toy.yaml").is_file()
