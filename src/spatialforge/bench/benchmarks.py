@@ -205,24 +205,74 @@ def _sparbench_spec(variant: str) -> BenchmarkSpec:
     )
 
 
+QSPATIAL_RULE = ScoringRule("qspatial", "qspatial", {"to_unit": "m"}, {"delta": 2.0})
+
+
 def _qspatial_rule(item: PredictionItem) -> ScoringRule:
-    return ScoringRule("qspatial", "qspatial", {"to_unit": "m"}, {"delta": 2.0})
+    return QSPATIAL_RULE
+
+
+def _qspatial_totals(tasks: Mapping[str, TaskScore], columns: ScoreColumns) -> dict[str, float]:
+    """Q-Spatial-Bench reports each split on its own (the evaluator takes one split; VLMEvalKit scores
+    QSpatial_plus and QSpatial_scannet as two datasets): the success rate per task (split). "overall", the
+    unweighted mean of the task scores, is no upstream number; it is kept so that earlier reports compare."""
+    if not tasks:
+        raise ValueError("Q-Spatial total needs at least one split")
+    per_task = {task: score.score for task, score in sorted(tasks.items())}
+    return {**per_task, "overall": aggregate.macro_mean(per_task)}
+
+
+SPATIALRGPT_CLOCK = ScoringRule("clock", "clock_hour", {}, {"tolerance": 1})
+SPATIALRGPT_NUMBER = ScoringRule("number", "spatialrgpt", {"to_unit": "m"})
+# SpatialRGPT-Bench result groups (AnjieCheng/SpatialRGPT scripts/srgpt/eval/evaluate_spatial_with_gpt4.py)
+# and the question type each belongs to; "Qual Overall Acc" / "Quan Overall Acc" are accuracies over the
+# items of each type.
+SPATIALRGPT_TASK_TYPE: dict[str, str] = {
+    **dict.fromkeys(
+        ("tall_short", "left_right", "below_above", "behind_front", "big_small", "wide_thin"), "qualitative"
+    ),
+    **dict.fromkeys(
+        ("direct_distance", "horizontal_distance", "vertical_distance", "width", "height", "direction"),
+        "quantitative",
+    ),
+}
 
 
 def _spatialrgpt_rule(item: PredictionItem) -> ScoringRule:
     if item.meta.get("answer_type") == "clock" or item.task == "direction":
-        return ScoringRule("clock", "clock_hour", {}, {"tolerance": 1})
+        return SPATIALRGPT_CLOCK
     if item.options:
         return CHOICE
     if isinstance(item.gold, bool) or str(item.gold).strip().lower() in ("yes", "no"):
         return YES_NO
-    return ScoringRule("number", "spatialrgpt", {"to_unit": "m"})
+    return SPATIALRGPT_NUMBER
+
+
+def _spatialrgpt_totals(tasks: Mapping[str, TaskScore], columns: ScoreColumns) -> dict[str, float]:
+    """Qualitative and quantitative accuracy, each over its items (the released script's "Qual Overall Acc"
+    and "Quan Overall Acc"); the type of an item comes from its task (SPATIALRGPT_TASK_TYPE)."""
+    by_type: dict[str, list[float]] = {}
+    for task, score in zip(columns.task, columns.score, strict=True):
+        kind = SPATIALRGPT_TASK_TYPE.get(task)
+        if kind is not None:
+            by_type.setdefault(kind, []).append(score)
+    missing = {"qualitative", "quantitative"} - set(by_type)
+    if missing:
+        raise ValueError(
+            f"SpatialRGPT-Bench totals need qualitative and quantitative items; missing {sorted(missing)}"
+        )
+    return {kind: float(np.mean(scores)) for kind, scores in sorted(by_type.items())}
 
 
 def _threedsrbench_totals(tasks: Mapping[str, TaskScore], columns: ScoreColumns) -> dict[str, float]:
-    """3DSRBench (ccvl/3DSRBench compute_3drbench_results_circular.py): a question is right only if all its
-    presentations are: every option rotation (CircularEval) and the mirrored image (FlipEval). The question of
-    a row is item.group when given, else the released rule on its id (metrics.base_question_id)."""
+    """3DSRBench (ccvl/3DSRBench compute_3drbench_results_circular.py).
+
+    "overall" (= "released") is the number the released script prints and the paper's tables report: it
+    groups rows by qid less a trailing "-<one char>", so every option rotation of a question must be right
+    (CircularEval) while the mirrored rows form questions of their own. "joint_circular_flip" is stricter: a
+    question counts only if all its presentations are right, rotations and the mirrored image together. The
+    question of a row is item.group when given, else the released rule on its id (metrics.base_question_id).
+    """
     flipped = columns.meta.get("flipped") or [None] * len(columns.task)
     rotation = columns.meta.get("rotation") or [None] * len(columns.task)
     presentations = [
@@ -236,12 +286,35 @@ def _threedsrbench_totals(tasks: Mapping[str, TaskScore], columns: ScoreColumns)
             columns.item_id, columns.group, columns.correct, flipped, rotation, strict=True
         )
     ]
-    return {
-        "overall": metrics.threedsrbench_eval(presentations, circular=True, flip=True),
+    out = {
+        "joint_circular_flip": metrics.threedsrbench_eval(presentations, circular=True, flip=True),
         "circular_eval": metrics.threedsrbench_eval(presentations, circular=True, flip=False),
         "flip_eval": metrics.threedsrbench_eval(presentations, circular=False, flip=True),
         "plain_accuracy": float(np.mean([p.correct for p in presentations])),
     }
+    out.update(_threedsrbench_released(presentations, columns.task))
+    return {"overall": out["released"], **out}
+
+
+def _threedsrbench_released(presentations: list[metrics.Presentation], tasks: list[str]) -> dict[str, float]:
+    """The number compute_3drbench_results_circular.py prints: it groups rows by qid less a trailing
+    "-<one char>", so the mirrored rows ("<q>-flip", "<q>-flip-<n>") form a question of their own; every row
+    of a question must be right; types and subtypes are means over questions. "released" plus, when every
+    task is a 3DSRBench subtype, "released_<type>" and "released_<subtype>" (threedsrbench_breakdown)."""
+    released = [
+        metrics.Presentation(
+            f"{p.question_id}-flip" if p.flipped else p.question_id, p.correct, False, p.rotation
+        )
+        for p in presentations
+    ]
+    correct = metrics.threedsrbench_question_correct(released, circular=True, flip=True)
+    out = {"released": sum(correct.values()) / len(correct)}
+    known = {sub for subs in aggregate.THREEDSRBENCH_TYPES.values() for sub in subs}
+    if set(tasks) <= known:
+        subtype_of = {p.question_id: task for p, task in zip(released, tasks, strict=True)}
+        breakdown = aggregate.threedsrbench_breakdown(correct, subtype_of)
+        out.update({f"released_{k}": v for k, v in breakdown.items() if k != "overall"})
+    return out
 
 
 def _generic_spec(variant: str | None) -> BenchmarkSpec:
@@ -283,6 +356,27 @@ def _blink_spec(variant: str | None) -> BenchmarkSpec:
     )
 
 
+def _embspatial_totals(tasks: Mapping[str, TaskScore], columns: ScoreColumns) -> dict[str, float]:
+    """EmbSpatial-Bench (arXiv 2406.05756, Table 1): accuracy over all questions; the unweighted mean over the
+    six relations is reported beside it."""
+    if not columns.score:
+        raise ValueError("EmbSpatial-Bench total needs at least one scored item")
+    return {
+        "overall": float(np.mean(columns.score)),
+        "relation_mean": aggregate.macro_mean({t: s.score for t, s in tasks.items()}),
+    }
+
+
+def _embspatial_spec(variant: str | None) -> BenchmarkSpec:
+    return BenchmarkSpec(
+        "embspatial",
+        "EmbSpatial-Bench (6 egocentric relations; multiple choice; overall accuracy)",
+        "EmbSpatial-Bench paper (arXiv 2406.05756) Table 1; lmms-eval embspatial_aggregate_results",
+        lambda item: CHOICE,
+        _embspatial_totals,
+    )
+
+
 def _threedsrbench_spec(variant: str | None) -> BenchmarkSpec:
     return BenchmarkSpec(
         "3dsrbench",
@@ -300,6 +394,7 @@ def _qspatial_spec(variant: str | None) -> BenchmarkSpec:
         "Q-Spatial-Bench (\\scalar{} and \\distance_unit{}; success iff max ratio < 2)",
         "Q-Spatial-Bench official evaluation (SPEC section 5)",
         _qspatial_rule,
+        _qspatial_totals,
     )
 
 
@@ -307,8 +402,53 @@ def _spatialrgpt_spec(variant: str | None) -> BenchmarkSpec:
     return BenchmarkSpec(
         "spatialrgpt",
         "SpatialRGPT-Bench quantitative (0.75-1.25 band in metres; clock hours within 1)",
-        "SpatialRGPT paper section 5 (SPEC section 5)",
+        "SpatialRGPT paper section 5 (SPEC section 5); AnjieCheng/SpatialRGPT evaluate_spatial_with_gpt4.py",
         _spatialrgpt_rule,
+        _spatialrgpt_totals,
+    )
+
+
+# --- RoboSpatial-Home (chanhee-luke/RoboSpatial-Eval, evaluation.py and main.py; README leaderboard): the
+# categories configuration and compatibility are yes/no questions, context is pointing scored by whether the
+# reply's first point lies in the released polygon (metrics.points_in_region). The variant names the polygon
+# test: "as_released" (the released ray casting, which mishandles vertical edges) reproduces published
+# numbers, "corrected" is the geometric test.
+ROBOSPATIAL_CATEGORIES: tuple[str, ...] = ("configuration", "compatibility", "context")
+ROBOSPATIAL_VQA_CATEGORIES: tuple[str, ...] = ("configuration", "compatibility")
+
+
+def _robospatial_spec(variant: str | None) -> BenchmarkSpec:
+    variant = variant or "as_released"
+    pointing = ScoringRule("points", "point_in_polygon", {}, {"points": "first", "variant": variant})
+
+    def rule(item: PredictionItem) -> ScoringRule:
+        if item.task == "context":
+            return pointing
+        if item.task in ROBOSPATIAL_VQA_CATEGORIES:
+            return YES_NO
+        raise ValueError(f"item {item.item_id}: {item.task!r} is not a RoboSpatial-Home category")
+
+    def totals(tasks: Mapping[str, TaskScore], columns: ScoreColumns) -> dict[str, float]:
+        # README leaderboard: "VQA avg" = mean of configuration and compatibility, "Total" = mean of the three
+        # categories; main.py's overall_accuracy is over all items (as VLMEvalKit's "ALL" row).
+        scores = {t: s.score for t, s in tasks.items()}
+        unknown = sorted(set(scores) - set(ROBOSPATIAL_CATEGORIES))
+        if unknown:
+            raise ValueError(f"RoboSpatial-Home has no categories {unknown}")
+        out = {}
+        if all(t in scores for t in ROBOSPATIAL_VQA_CATEGORIES):
+            out["vqa_average"] = aggregate.macro_mean({t: scores[t] for t in ROBOSPATIAL_VQA_CATEGORIES})
+        out["all_items"] = float(np.mean(columns.score)) if columns.score else 0.0
+        out["overall"] = aggregate.macro_mean(scores)
+        return out
+
+    return BenchmarkSpec(
+        name="robospatial",
+        description="RoboSpatial-Home (yes/no configuration, compatibility; context: first point in polygon)",
+        source="chanhee-luke/RoboSpatial-Eval evaluation.py, main.py and README leaderboard",
+        rule_for=rule,
+        totals=totals,
+        variant=variant,
     )
 
 
@@ -317,13 +457,18 @@ _SPECS: dict[str, Callable[[str | None], BenchmarkSpec]] = {
     "vsibench": _vsibench_spec,
     "cvbench": _cvbench_spec,
     "blink": _blink_spec,
+    "embspatial": _embspatial_spec,
     "3dsrbench": _threedsrbench_spec,
     "qspatial": _qspatial_spec,
     "spatialrgpt": _spatialrgpt_spec,
     "sparbench": lambda variant: _sparbench_spec(variant or "as_released"),
+    "robospatial": _robospatial_spec,
 }
 
-VARIANTS: dict[str, tuple[str, ...]] = {"sparbench": tuple(aggregate.SPARBENCH_VARIANTS)}
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "sparbench": tuple(aggregate.SPARBENCH_VARIANTS),
+    "robospatial": metrics.POINT_IN_POLYGON_VARIANTS,
+}
 
 
 def available_benchmarks() -> list[str]:

@@ -12,6 +12,7 @@ Sources (read with the project's search tool; no code copied):
 - view_change_infer: the same SPAR-Bench file, `compute_vci_metric`.
 - Bands: SPEC section 5 (SpatialRGPT-Bench +-25 %, Q-Spatial delta = 2); HiSpatial paper 002, 4.1 and 6.4.
 - Angles (angle_within): the PASCAL3D+ / ImageNet3D pose threshold pi/6, applied per angle (see there).
+- Pointing into a polygon (points_in_region): chanhee-luke/RoboSpatial-Eval evaluation.py (see there).
 - Boxes and image points (box_iou, image_point_within): SPAR's 0-1000 grid (paper 003, appendix 7.5); the
   thresholds are ours (see there).
 - CircularEval / FlipEval: HF dataset ccvl/3DSRBench, README and compute_3drbench_results_circular.py
@@ -430,6 +431,118 @@ def exact_set(pred: Iterable[int], gt: Iterable[int]) -> bool:
 def exact_sequence(pred: Sequence[int], gt: Sequence[int]) -> bool:
     """The same image numbers in the same order ([2, 4] != [4, 2]); repeats count."""
     return tuple(pred) == tuple(gt)
+
+
+# --- Pointing into a region (RoboSpatial-Home context) ------------------------------------------------------
+
+# A region is one or more polygons, each a sequence of (x, y) vertices in the reply's coordinates
+# (RoboSpatial-Home: fractions of the image side, x right, y down); a point is in the region when it is in any
+# polygon.
+# The released scorer (chanhee-luke/RoboSpatial-Eval evaluation.py `point_in_polygon`, copied unchanged into
+# VLMEvalKit vlmeval/dataset/robospatial.py) is a ray casting that omits the classic `x <= max(x1, x2)` guard:
+# every edge with x1 == x2 whose y-range holds the point flips the result, wherever the point lies in x. So
+# a polygon with vertical edges answers wrongly, e.g. the centre of an axis-aligned square is "outside" (two
+# vertical edges flip twice). "as_released" reproduces it, bit for bit, because published RoboSpatial-Home
+# numbers were scored with it; "corrected" is the even-odd rule with points on an edge counted inside.
+POINT_IN_POLYGON_VARIANTS: tuple[str, ...] = ("as_released", "corrected")
+# Which of a reply's points must be in the region: the released scorer scores the first point only.
+POINT_SELECTIONS: tuple[str, ...] = ("first", "any", "all")
+
+Vertex = tuple[float, float]
+
+
+def _as_released_point_in_polygon(x: float, y: float, polygon: Sequence[Vertex]) -> bool:
+    """The released ray casting (see POINT_IN_POLYGON_VARIANTS), same comparisons and arithmetic order."""
+    inside = False
+    count = len(polygon)
+    x1, y1 = polygon[0]
+    for i in range(1, count + 1):
+        x2, y2 = polygon[i % count]
+        # min < y <= max implies y1 != y2, so the division is safe (the released code's y1 == y2 branch
+        # cannot be reached with y inside the range).
+        if min(y1, y2) < y <= max(y1, y2):
+            if x1 == x2 or x <= (y - y1) * (x2 - x1) / (y2 - y1) + x1:
+                inside = not inside
+        x1, y1 = x2, y2
+    return inside
+
+
+def _on_edge(x: float, y: float, a: Vertex, b: Vertex) -> bool:
+    """The point lies on segment a-b (exact float64 test: collinear and within the segment's box)."""
+    (x1, y1), (x2, y2) = a, b
+    if (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1) != 0.0:
+        return False
+    return min(x1, x2) <= x <= max(x1, x2) and min(y1, y2) <= y <= max(y1, y2)
+
+
+def _corrected_point_in_polygon(x: float, y: float, polygon: Sequence[Vertex]) -> bool:
+    """Even-odd rule (horizontal ray to +x); a point on an edge or vertex is inside."""
+    inside = False
+    count = len(polygon)
+    for i in range(count):
+        a, b = polygon[i], polygon[(i + 1) % count]
+        if _on_edge(x, y, a, b):
+            return True
+        (x1, y1), (x2, y2) = a, b
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def _vertices(polygon: Sequence[Sequence[float]]) -> list[Vertex] | None:
+    """The polygon as float pairs when it has >= 3 finite vertices, else None."""
+    try:
+        vertices = [(float(v[0]), float(v[1])) for v in polygon if len(v) == 2]
+    except (TypeError, ValueError, IndexError):
+        return None
+    if len(vertices) != len(polygon) or len(vertices) < 3:
+        return None
+    if not all(math.isfinite(c) for vertex in vertices for c in vertex):
+        return None
+    return vertices
+
+
+def point_in_polygon(
+    x: float, y: float, polygon: Sequence[Sequence[float]], variant: str = "as_released"
+) -> bool:
+    """Is (x, y) inside the polygon? (POINT_IN_POLYGON_VARIANTS for the two rules.) Any consistent
+    coordinates (fractions or pixels). False for a non-finite point or a polygon of < 3 finite vertices."""
+    if variant not in POINT_IN_POLYGON_VARIANTS:
+        raise ValueError(
+            f"unknown point-in-polygon variant {variant!r}; expected one of {POINT_IN_POLYGON_VARIANTS}"
+        )
+    vertices = _vertices(polygon)
+    x, y = float(x), float(y)
+    if vertices is None or not (math.isfinite(x) and math.isfinite(y)):
+        return False
+    if variant == "as_released":
+        return _as_released_point_in_polygon(x, y, vertices)
+    return _corrected_point_in_polygon(x, y, vertices)
+
+
+def point_in_region(
+    x: float, y: float, region: Sequence[Sequence[Sequence[float]]], variant: str = "as_released"
+) -> bool:
+    """(x, y) is inside at least one of the region's polygons."""
+    return any(point_in_polygon(x, y, polygon, variant) for polygon in region)
+
+
+def points_in_region(
+    points: Sequence[Sequence[float]],
+    region: Sequence[Sequence[Sequence[float]]],
+    points_used: str = "first",
+    variant: str = "as_released",
+) -> bool:
+    """A pointing reply is right: its first point ("first", the released rule), any of its points ("any")
+    or all of them ("all") lie in the region. No points: False."""
+    if points_used not in POINT_SELECTIONS:
+        raise ValueError(f"unknown point selection {points_used!r}; expected one of {POINT_SELECTIONS}")
+    if len(points) == 0:
+        return False
+    hits = (point_in_region(p[0], p[1], region, variant) for p in points)
+    if points_used == "first":
+        return next(hits)
+    return any(hits) if points_used == "any" else all(hits)
 
 
 # --- Accuracy, CircularEval, FlipEval -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from spatialforge.bench.parsers import (
     parse_image_point,
     parse_index_list,
     parse_number,
+    parse_points,
     parse_qspatial,
     parse_vector,
     parse_view_change,
@@ -35,7 +36,7 @@ from spatialforge.bench.parsers.units import canonical_unit, convert, is_angle_u
 @dataclass(frozen=True)
 class ScoringRule:
     """answer_type: choice | yes_no | number | qspatial | clock | vector | view_change | angle | box |
-    image_point | index_list.
+    image_point | index_list | points.
     metric: accuracy | mra | spatialrgpt | qspatial | hispatial_qspatial_paper | hispatial_qspatial_released |
     clock_hour | direction_angle | position_within (params: max_relative_error) |
     view_change_mra (params: variant) | angle_within (params: threshold_rad,
@@ -43,7 +44,10 @@ class ScoringRule:
     degrees unless parse says otherwise) | box_iou (answer_type box; params: threshold, default 0.5) |
     image_point_within (answer_type image_point; params: max_grid_error, default 100 grid units, and
     max_relative_depth_error, default 0.25; parse: default_unit, to_unit of the depth, metres) |
-    exact_set, exact_sequence (answer_type index_list).
+    exact_set, exact_sequence (answer_type index_list) |
+    point_in_polygon (answer_type points: replies and golds on the 0-1 image scale; params: points, which
+    reply points must be in the gold region: first (default, the released RoboSpatial-Eval rule), any, all;
+    variant: as_released (default) or corrected, metrics.POINT_IN_POLYGON_VARIANTS).
     parse: keyword arguments for the parser (e.g. {"to_unit": "cm", "pick": "last"}).
     """
 
@@ -216,6 +220,48 @@ def _gold_index_list(item: PredictionItem, rule: ScoringRule) -> tuple[int, ...]
     return tuple(indices)
 
 
+def _gold_region(item: PredictionItem, rule: ScoringRule) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """The gold region: one polygon (a sequence of >= 3 [x, y] vertices, as RoboSpatial-Home releases it) or
+    several (a sequence of such polygons), vertices on the 0-1 image scale; or a text the point parser reads
+    as one polygon ("[(0.1, 0.2), (0.3, 0.2), (0.2, 0.4)]")."""
+    value = item.gold
+    if isinstance(value, str):
+        value = _parsed_gold(item, parse_points(value), "a polygon")
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is not a polygon")
+    value = list(value)
+    # One polygon when its first element is a vertex (two numbers), else a list of polygons.
+    first = value[0] if value else None
+    is_vertex = hasattr(first, "__len__") and len(first) == 2 and all(_is_number(c) for c in first)
+    polygons = [value] if is_vertex else value
+    region = []
+    for polygon in polygons:
+        vertices = []
+        for vertex in polygon if hasattr(polygon, "__iter__") else ():
+            if not (hasattr(vertex, "__len__") and len(vertex) == 2 and all(_is_number(c) for c in vertex)):
+                raise ValueError(
+                    f"item {item.item_id}: gold {item.gold!r} holds {vertex!r}, not an [x, y] vertex"
+                )
+            x, y = float(vertex[0]), float(vertex[1])
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(
+                    f"item {item.item_id}: gold vertex ({x:g}, {y:g}) is not on the 0-1 image scale"
+                )
+            vertices.append((x, y))
+        if len(vertices) < 3:
+            raise ValueError(
+                f"item {item.item_id}: gold {item.gold!r} has a polygon of fewer than 3 vertices"
+            )
+        region.append(tuple(vertices))
+    if not region:
+        raise ValueError(f"item {item.item_id}: gold {item.gold!r} is empty")
+    return tuple(region)
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(float(value))
+
+
 def _gold_clock(item: PredictionItem, rule: ScoringRule) -> int:
     try:
         hour = int(item.gold)
@@ -257,6 +303,7 @@ ANSWER_TYPES: dict[str, AnswerType] = {
     "box": AnswerType(parse_box, _gold_box),
     "image_point": AnswerType(parse_image_point, _gold_image_point, takes_parse_kwargs=True),
     "index_list": AnswerType(parse_index_list, _gold_index_list),
+    "points": AnswerType(parse_points, _gold_region),
 }
 
 # Answer types that only one family of metrics can compare, both ways: a box is scored by IoU and IoU scores
@@ -265,6 +312,7 @@ _PAIRED_METRICS: dict[str, frozenset[str]] = {
     "box": frozenset({"box_iou"}),
     "image_point": frozenset({"image_point_within"}),
     "index_list": frozenset({"exact_set", "exact_sequence"}),
+    "points": frozenset({"point_in_polygon"}),
 }
 
 
@@ -281,6 +329,8 @@ def _check_pairing(rule: ScoringRule) -> None:
         _box_threshold(rule)
     elif rule.metric == "image_point_within":
         _image_point_limits(rule)
+    elif rule.metric == "point_in_polygon":
+        _polygon_params(rule)
 
 
 def _answer_type(rule: ScoringRule) -> AnswerType:
@@ -409,6 +459,29 @@ def _score_image_point(value: Any, gold: tuple, rule: ScoringRule) -> tuple[floa
     return float(ok), ok, reason
 
 
+def _polygon_params(rule: ScoringRule) -> tuple[str, str]:
+    """(which reply points, point-in-polygon variant) of a point_in_polygon rule, checked."""
+    points_used = rule.params.get("points", "first")
+    variant = rule.params.get("variant", "as_released")
+    if points_used not in metrics.POINT_SELECTIONS:
+        raise ValueError(f"metric point_in_polygon: params points must be one of {metrics.POINT_SELECTIONS}")
+    if variant not in metrics.POINT_IN_POLYGON_VARIANTS:
+        raise ValueError(
+            f"metric point_in_polygon: params variant must be one of {metrics.POINT_IN_POLYGON_VARIANTS}"
+        )
+    return points_used, variant
+
+
+def _score_points(value: Any, gold: tuple, rule: ScoringRule) -> tuple[float, bool | None, str]:
+    points_used, variant = _polygon_params(rule)
+    ok = metrics.points_in_region(value, gold, points_used, variant)
+    shown = value[:1] if points_used == "first" else value
+    listed = ", ".join(f"({x:g}, {y:g})" for x, y in shown)
+    where = "inside" if ok else "not inside"
+    scope = "first point" if points_used == "first" else f"{points_used} of {len(value)} points"
+    return float(ok), ok, f"{scope} {listed}: {where} the gold region ({variant})"
+
+
 def _listed(numbers: Any) -> str:
     return "[" + ", ".join(str(n) for n in numbers) + "]"
 
@@ -440,6 +513,7 @@ _SCORERS: dict[str, Scorer] = {
     "image_point_within": _score_image_point,
     "exact_set": _score_index_list,
     "exact_sequence": _score_index_list,
+    "point_in_polygon": _score_points,
 }
 
 

@@ -339,7 +339,8 @@ def score(
         ...,
         "--benchmark",
         "-b",
-        help="generic, vsibench, sparbench, cvbench, blink, 3dsrbench, qspatial or spatialrgpt.",
+        help="Scoring spec: generic, vsibench, sparbench, cvbench, blink, 3dsrbench, qspatial, spatialrgpt, "
+        "embspatial or robospatial.",
     ),
     predictions: Path = typer.Option(
         ..., "--predictions", "-p", help="JSONL: item id + raw model reply (+ gold)."

@@ -11,6 +11,7 @@ from spatialforge.bench.parsers.clock import parse_clock
 from spatialforge.bench.parsers.image_point import parse_image_point
 from spatialforge.bench.parsers.index_list import parse_index_list
 from spatialforge.bench.parsers.numbers import parse_angle, parse_number
+from spatialforge.bench.parsers.points import parse_points
 from spatialforge.bench.parsers.qspatial import parse_qspatial
 from spatialforge.bench.parsers.units import UNIT_TO_M
 from spatialforge.bench.parsers.vector import parse_vector
@@ -28,6 +29,7 @@ __all__ = [
     "parse_image_point",
     "parse_index_list",
     "parse_number",
+    "parse_points",
     "parse_qspatial",
     "parse_vector",
     "parse_view_change",
