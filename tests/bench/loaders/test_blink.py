@@ -14,7 +14,7 @@ import pytest
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.published import get_published
-from spatialforge.bench.published.base import ImageData, LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import ImageData, LoaderSkip, PublishedItem
 from spatialforge.bench.published.blink import DISCLAIMER
 from spatialforge.bench.score import ScoreConfig, run_score
 from spatialforge.errors import RecordError
@@ -25,7 +25,7 @@ BENCHMARK = get_published("blink")
 
 
 def load(data: Path, **options: str) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, data, options)))
+    return list(BENCHMARK.read(data, options))
 
 
 def items(data: Path, **options: str) -> list[PublishedItem]:

@@ -12,7 +12,7 @@ import pytest
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.published import get_published
-from spatialforge.bench.published.base import ImageData, LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import ImageData, LoaderSkip, PublishedItem
 from spatialforge.bench.score import ScoreConfig, run_score
 from spatialforge.errors import RecordError
 from tests.bench.loaders.e2e import run_end_to_end
@@ -23,7 +23,7 @@ BENCHMARK = get_published("embspatial")
 
 
 def load(data: Path) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, data, {})))
+    return list(BENCHMARK.read(data))
 
 
 def items(data: Path) -> list[PublishedItem]:

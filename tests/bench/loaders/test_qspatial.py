@@ -10,7 +10,7 @@ import pytest
 
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.published import get_published
-from spatialforge.bench.published.base import ImageData, LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import ImageData, LoaderSkip, PublishedItem
 from spatialforge.bench.published.importer import _bench_item
 from spatialforge.bench.published.qspatial import SPLIT_FILES, SYSTEM_PROMPT, gold_metres
 from spatialforge.bench.score import official_totals, scored_line
@@ -22,7 +22,7 @@ BENCHMARK = get_published("qspatial")
 
 
 def _load(root: Path, **options: str) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, root, options)))
+    return list(BENCHMARK.read(root, options))
 
 
 def _items(root: Path = FIXTURE, **options: str) -> dict[str, PublishedItem]:

@@ -15,7 +15,7 @@ from spatialforge.bench.aggregate import SPARBENCH_TASK_LEVELS
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.published import get_published
-from spatialforge.bench.published.base import LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import LoaderSkip, PublishedItem
 from spatialforge.bench.published.sparbench import options_in_question
 from spatialforge.bench.score import ScoreConfig, run_score
 from spatialforge.errors import RecordError
@@ -27,7 +27,7 @@ BENCHMARK = get_published("sparbench")
 
 
 def load(data: Path) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, data, {})))
+    return list(BENCHMARK.read(data))
 
 
 def by_task(data: Path = FIXTURE) -> dict[str, PublishedItem]:

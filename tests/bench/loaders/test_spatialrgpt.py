@@ -14,7 +14,7 @@ from PIL import Image
 
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.published import get_published
-from spatialforge.bench.published.base import ImageData, LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import ImageData, LoaderSkip, PublishedItem
 from spatialforge.bench.published.importer import _bench_item
 from spatialforge.bench.published.spatialrgpt import (
     BENCH_FILE,
@@ -35,7 +35,7 @@ BENCHMARK = get_published("spatialrgpt")
 
 
 def _load(root: Path) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, root, {})))
+    return list(BENCHMARK.read(root))
 
 
 def _items(root: Path = FIXTURE) -> dict[str, PublishedItem]:

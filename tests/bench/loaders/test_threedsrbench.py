@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.published import get_published
-from spatialforge.bench.published.base import LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import LoaderSkip, PublishedItem
 from spatialforge.bench.published.threedsrbench import parse_qid
 from spatialforge.bench.score import ScoreConfig, run_score
 from spatialforge.errors import RecordError
@@ -28,7 +28,7 @@ BENCHMARK = get_published("3dsrbench")
 
 
 def load(data: Path, options: dict[str, str] | None = None) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, data, options or {})))
+    return list(BENCHMARK.read(data, options or {}))
 
 
 def items(data: Path = FIXTURE) -> dict[str, PublishedItem]:
@@ -224,4 +224,11 @@ def test_end_to_end_eval_and_score(tmp_path):
     shutil.copytree(FIXTURE, data)
     tables = run_end_to_end("3dsrbench", data, tmp_path)
     assert tables["n_items"] == 11
-    assert {"overall", "joint_circular_flip", "circular_eval", "flip_eval", "plain_accuracy", "released"} <= set(tables["totals"])
+    assert {
+        "overall",
+        "joint_circular_flip",
+        "circular_eval",
+        "flip_eval",
+        "plain_accuracy",
+        "released",
+    } <= set(tables["totals"])

@@ -18,7 +18,7 @@ from spatialforge.bench.aggregate import VSIBENCH_REL_DIRECTION_DIFFICULTIES, VS
 from spatialforge.bench.benchmarks import get_benchmark
 from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.published import get_published, video, vsibench
-from spatialforge.bench.published.base import ImageData, LoaderContext, LoaderSkip, PublishedItem
+from spatialforge.bench.published.base import ImageData, LoaderSkip, PublishedItem
 from spatialforge.bench.rules import ScoringRule
 from spatialforge.bench.score import ScoreConfig, run_score
 from spatialforge.errors import RecordError
@@ -29,7 +29,7 @@ BENCHMARK = get_published("vsibench")
 
 
 def load(data: Path, **options: str) -> list[PublishedItem | LoaderSkip]:
-    return list(BENCHMARK.load(LoaderContext(BENCHMARK, data, options)))
+    return list(BENCHMARK.read(data, options))
 
 
 def items_of(data: Path, **options: str) -> dict[str, PublishedItem]:

@@ -115,6 +115,12 @@ class PublishedBenchmark:
     version: str = "1"
     notes: tuple[str, ...] = ()
 
+    def read(
+        self, data: str | Path, options: Mapping[str, str] | None = None
+    ) -> Iterator[PublishedItem | LoaderSkip]:
+        """The items (and named skips) of the released files in `data`, without importing them."""
+        return self.load(LoaderContext(self, Path(data), options or {}))
+
 
 class LoaderContext:
     """The data folder and options of one import, with safe readers.
