@@ -58,10 +58,14 @@ class ScoringRule:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def gold_letter(gold: object) -> str:
+    """The option letter of a gold as benchmarks write it: "B", "(B)" or "B. the chair" -> "B" (the first
+    character inside optional brackets, upper-cased); not checked against any options."""
+    return str(gold).strip().strip("()[] ").split(".")[0].split(")")[0].strip().upper()
+
+
 def _gold_letter(item: PredictionItem, rule: ScoringRule) -> str:
-    gold = str(item.gold).strip()
-    # Golds come as "B", "(B)" or "B. the chair"; the letter is the first character inside optional brackets.
-    letter = gold.strip("()[] ").split(".")[0].split(")")[0].strip().upper()
+    letter = gold_letter(item.gold)
     if item.options and letter not in item.options:
         raise ValueError(
             f"item {item.item_id}: gold {item.gold!r} is not one of the options {sorted(item.options)}"

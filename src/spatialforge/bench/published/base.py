@@ -13,14 +13,19 @@ every error.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spatialforge.bench.benchmarks import get_benchmark
+from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.rules import ScoringRule
 from spatialforge.errors import RecordError
 
@@ -120,6 +125,20 @@ class PublishedBenchmark:
     ) -> Iterator[PublishedItem | LoaderSkip]:
         """The items (and named skips) of the released files in `data`, without importing them."""
         return self.load(LoaderContext(self, Path(data), options or {}))
+
+    def rule_for(
+        self,
+        item_id: str,
+        task: str,
+        gold: Any,
+        choices: tuple[tuple[str, str], ...] = (),
+        unit: str | None = None,
+    ) -> ScoringRule:
+        """The rule this benchmark's scoring spec gives a question (for loaders whose rule depends on the
+        task or the gold; the importer checks every item against the same spec)."""
+        gold = tuple(gold) if isinstance(gold, list) else gold
+        probe = PredictionItem(item_id, task, "", gold, dict(choices) or None, unit)
+        return get_benchmark(self.scoring, self.variant).rule_for(probe)
 
 
 class LoaderContext:
@@ -271,6 +290,40 @@ def image_suffix(data: bytes, *, file: str, record: str, field: str) -> str:
         record=record,
         field=field,
     )
+
+
+def base64_image(text: str, *, file: str | None, record: str, field: str) -> ImageData:
+    """An image released as a base64 cell (VLMEvalKit TSVs, EmbSpatial's JSON); text that is not base64, or
+    decodes to nothing, is `unreadable_image`."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise RecordError(
+            "unreadable_image", "image is not base64", file=file, record=record, field=field
+        ) from None
+    if not data:
+        raise RecordError("unreadable_image", "image is empty", file=file, record=record, field=field)
+    return ImageData(data, image_suffix(data, file=file, record=record, field=field))
+
+
+# A released answer written as a bracketed option letter: "(B)" (BLINK, CV-Bench).
+_BRACKETED_LETTER = re.compile(r"^\(([A-Z])\)$")
+
+
+def choices_and_bracketed_answer(
+    item_id: str, choices: Any, answer: Any
+) -> tuple[tuple[tuple[str, str], ...], str] | LoaderSkip:
+    """The options lettered A, B, ... from a released list of option texts and the letter of a released
+    "(B)" answer; a skip (`missing_field`, `unknown_answer`) when either is malformed."""
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
+        return LoaderSkip(item_id, "missing_field", "choices is not a non-empty list of strings")
+    options = lettered(choices)
+    match = _BRACKETED_LETTER.match(answer) if isinstance(answer, str) else None
+    if match is None or match.group(1) not in dict(options):
+        return LoaderSkip(
+            item_id, "unknown_answer", f"answer {answer!r} is not one of the {len(choices)} options"
+        )
+    return options, match.group(1)
 
 
 def png_bytes(image: Any) -> ImageData:

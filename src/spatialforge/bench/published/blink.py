@@ -21,7 +21,6 @@ accuracies (the `blink` scoring spec). Which subtasks count as "spatial" is ours
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,8 +32,8 @@ from spatialforge.bench.published.base import (
     LoaderSkip,
     PublishedBenchmark,
     PublishedItem,
+    choices_and_bracketed_answer,
     image_cell,
-    lettered,
 )
 from spatialforge.errors import RecordError
 
@@ -68,7 +67,6 @@ DISCLAIMER = (
 NEED_DISCLAIMER = frozenset({"Forensic_Detection", "Jigsaw", "Art_Style"})
 IMAGE_COLUMNS = ("image_1", "image_2", "image_3", "image_4")
 COLUMNS = ["idx", "question", "sub_task", *IMAGE_COLUMNS, "choices", "answer", "prompt"]
-_ANSWER = re.compile(r"^\(([A-Z])\)$")
 
 
 def subtasks_option(text: str) -> tuple[str, ...]:
@@ -116,15 +114,10 @@ def _item(subtask: str, row: dict[str, Any], file: str, record: str) -> Publishe
         return LoaderSkip(
             item_id, "wrong_subtask", f"sub_task {row.get('sub_task')!r} in the {subtask} files"
         )
-    choices = row.get("choices")
-    if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
-        return LoaderSkip(item_id, "missing_field", "choices is not a non-empty list of strings")
-    options = lettered(choices)
-    match = _ANSWER.match(answer) if isinstance(answer, str) else None
-    if match is None or match.group(1) not in dict(options):
-        return LoaderSkip(
-            item_id, "unknown_answer", f"answer {answer!r} is not one of the {len(choices)} options"
-        )
+    lettered_answer = choices_and_bracketed_answer(item_id, row.get("choices"), answer)
+    if isinstance(lettered_answer, LoaderSkip):
+        return lettered_answer
+    options, letter = lettered_answer
     try:
         images = _images(row, file, record)
     except RecordError as e:
@@ -137,7 +130,7 @@ def _item(subtask: str, row: dict[str, Any], file: str, record: str) -> Publishe
         images=images,
         choices=options,
         answer=answer,
-        answer_value=match.group(1),
+        answer_value=letter,
         scoring=CHOICE,
     )
 

@@ -23,7 +23,6 @@ Aggregation (dataset card, "Accuracy"): accuracy per source, then ((ADE20K + COC
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,9 @@ from spatialforge.bench.published.base import (
     LoaderSkip,
     PublishedBenchmark,
     PublishedItem,
+    choices_and_bracketed_answer,
     image_cell,
     image_suffix,
-    lettered,
 )
 from spatialforge.errors import RecordError
 
@@ -52,7 +51,6 @@ _LAYOUTS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("test_2d.jsonl", "test_3d.jsonl"), False),
     (("test.jsonl",), False),
 )
-_ANSWER = re.compile(r"^\(([A-Z])\)$")
 # Released fields kept with an item for reference (never scored).
 _EXTRA_FIELDS = ("type", "filename", "source_dataset", "source_filename", "target_class")
 
@@ -124,16 +122,11 @@ def _item(
     source = row["source"]
     if source not in SOURCES:
         return LoaderSkip(item_id, "unknown_source", f"source {source!r} is not one of {', '.join(SOURCES)}")
-    choices = row.get("choices")
-    if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
-        return LoaderSkip(item_id, "missing_field", "choices is not a non-empty list of strings")
     answer = row.get("answer")
-    match = _ANSWER.match(answer) if isinstance(answer, str) else None
-    options = lettered(choices)
-    if match is None or match.group(1) not in dict(options):
-        return LoaderSkip(
-            item_id, "unknown_answer", f"answer {answer!r} is not one of the {len(choices)} options"
-        )
+    lettered_answer = choices_and_bracketed_answer(item_id, row.get("choices"), answer)
+    if isinstance(lettered_answer, LoaderSkip):
+        return lettered_answer
+    options, letter = lettered_answer
     try:
         image = _image(ctx, row, embedded, file, record)
     except RecordError as e:
@@ -148,7 +141,7 @@ def _item(
         images=(image,),
         choices=options,
         answer=answer,
-        answer_value=match.group(1),
+        answer_value=letter,
         scoring=CHOICE,
         score_meta={"source": source},
         report_group=_text(row, "type"),

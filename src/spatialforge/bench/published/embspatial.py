@@ -20,8 +20,6 @@ spec), with per-relation accuracies as the task table.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,7 +30,7 @@ from spatialforge.bench.published.base import (
     LoaderSkip,
     PublishedBenchmark,
     PublishedItem,
-    image_suffix,
+    base64_image,
     lettered,
 )
 from spatialforge.errors import RecordError
@@ -54,11 +52,7 @@ def build_prompt(question: str, options: list[str]) -> str:
 def _image(text: Any, item_id: str) -> ImageData:
     if not isinstance(text, str) or not text:
         raise RecordError("missing_image", "no image", record=item_id, field="image")
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise RecordError("unreadable_image", "image is not base64", record=item_id, field="image") from None
-    return ImageData(data, image_suffix(data, file=RELEASED_FILE, record=item_id, field="image"))
+    return base64_image(text, file=RELEASED_FILE, record=item_id, field="image")
 
 
 def _item(position: int, row: Any) -> PublishedItem | LoaderSkip:

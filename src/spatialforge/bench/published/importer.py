@@ -138,10 +138,10 @@ def _check_rule(item: BenchItem, benchmark: PublishedBenchmark) -> None:
         )
 
 
-def _validated(item: BenchItem, position: int) -> BenchItem:
-    """The item as items.jsonl will hold it, through the same reader eval uses (round trip)."""
-    record = orjson.loads(orjson.dumps(item.to_json()))
-    return item_from_json(record, file=BENCH_ITEMS_FILE, line=position)
+def _validated(item: BenchItem, position: int) -> tuple[BenchItem, bytes]:
+    """The item as items.jsonl will hold it, read back through the reader eval uses, and its line."""
+    line = orjson.dumps(item.to_json())
+    return item_from_json(orjson.loads(line), file=BENCH_ITEMS_FILE, line=position), line
 
 
 def import_published(
@@ -168,6 +168,7 @@ def import_published(
     out.mkdir(parents=True, exist_ok=True)
     store = ImageStore(out)
     items: list[BenchItem] = []
+    lines: list[bytes] = []
     seen: set[str] = set()
     skipped: Counter = Counter()
     examples: dict[str, list[dict[str, str]]] = {}
@@ -194,12 +195,13 @@ def import_published(
         _check_rule(item, benchmark)
         try:
             # A released gold the rule cannot read (a letter no option has, a NaN) is the row's fault.
-            item = _validated(item, len(items) + 1)
+            item, line = _validated(item, len(items) + 1)
         except RecordError as e:
             skip(entry.id, e.reason, e.detail)
             continue
         seen.add(entry.id)
         items.append(item)
+        lines.append(line + b"\n")
     if not items:
         raise RecordError(
             "no_items",
@@ -208,8 +210,7 @@ def import_published(
             file=str(ctx.root),
         )
     per_task = Counter(i.task for i in items)
-    lines = b"".join(orjson.dumps(i.to_json()) + b"\n" for i in items)
-    write_atomic(out / BENCH_ITEMS_FILE, lines)
+    write_atomic(out / BENCH_ITEMS_FILE, b"".join(lines))
     manifest = _manifest(benchmark, ctx, identity, items, per_task, skipped, examples, len(store.written))
     write_atomic(out / BENCH_MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
     return ImportReport(

@@ -33,8 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from spatialforge.bench.benchmarks import ROBOSPATIAL_CATEGORIES, get_benchmark
-from spatialforge.bench.items import PredictionItem
+from spatialforge.bench.benchmarks import ROBOSPATIAL_CATEGORIES
 from spatialforge.bench.published.base import (
     ImageData,
     LoaderContext,
@@ -99,9 +98,7 @@ def _item(
             return LoaderSkip(
                 item_id, "answer_not_yes_no", f"{category} answer {answer[:80]!r} is not yes/no"
             )
-    spec = get_benchmark(BENCHMARK.scoring, BENCHMARK.variant)
-    gold = tuple(answer_value) if isinstance(answer_value, list) else answer_value
-    rule = spec.rule_for(PredictionItem(item_id, category, "", gold))
+    rule = BENCHMARK.rule_for(item_id, category, answer_value)
     return PublishedItem(
         id=item_id,
         task=category,

@@ -40,8 +40,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from spatialforge.bench.aggregate import SPARBENCH_TASK_LEVELS, SPARBENCH_TASK_METRICS
-from spatialforge.bench.benchmarks import get_benchmark
-from spatialforge.bench.items import PredictionItem
 from spatialforge.bench.parsers import parse_view_change
 from spatialforge.bench.published.base import (
     LoaderContext,
@@ -50,6 +48,7 @@ from spatialforge.bench.published.base import (
     PublishedItem,
     image_cell,
 )
+from spatialforge.bench.rules import gold_letter
 from spatialforge.errors import RecordError
 
 FILES_GLOB = "data/test-*.parquet"
@@ -147,7 +146,7 @@ def _item(ctx: LoaderContext, file: str, index: int, row: dict[str, Any]) -> Pub
         choices = options_in_question(question)
         if not choices:
             return LoaderSkip(item_id, "options_not_found", f"{record}: no lettered options in the question")
-        value = gold.strip("()[] ").split(".")[0].split(")")[0].strip().upper()
+        value = gold_letter(gold)
         if value not in {label for label, _ in choices}:
             return LoaderSkip(
                 item_id, "unknown_answer", f"{record}: answer {answer!r} is not an offered option"
@@ -164,7 +163,6 @@ def _item(ctx: LoaderContext, file: str, index: int, row: dict[str, Any]) -> Pub
                 item_id, "invalid_answer", f"{record}: {answer!r} is no view change ({parsed.detail})"
             )
         value = gold
-    item = PredictionItem(item_id, task, "", value, dict(choices) or None, unit)
     return PublishedItem(
         id=item_id,
         task=task,
@@ -174,7 +172,7 @@ def _item(ctx: LoaderContext, file: str, index: int, row: dict[str, Any]) -> Pub
         choices=choices,
         answer=answer,
         answer_value=value,
-        scoring=get_benchmark("sparbench", ctx.benchmark.variant).rule_for(item),
+        scoring=ctx.benchmark.rule_for(item_id, task, value, choices, unit),
         unit=unit,
         report_group=SPARBENCH_TASK_LEVELS[task],
         extra={k: row[k] for k in ("img_type", "format_type", "source") if row.get(k) is not None},

@@ -33,8 +33,6 @@ the `index` of the row whose image it shares. Rows whose image cannot be decoded
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import string
 from collections.abc import Iterator
@@ -43,13 +41,12 @@ from pathlib import Path
 from spatialforge.bench.aggregate import THREEDSRBENCH_TYPES
 from spatialforge.bench.benchmarks import CHOICE
 from spatialforge.bench.published.base import (
-    ImageData,
     LoaderContext,
     LoaderOption,
     LoaderSkip,
     PublishedBenchmark,
     PublishedItem,
-    image_suffix,
+    base64_image,
 )
 from spatialforge.errors import RecordError
 
@@ -85,18 +82,6 @@ def vlmevalkit_mcq_prompt(question: str, options: list[tuple[str, str]], hint: s
         prompt += "Options:\n" + "".join(f"{label}. {text}\n" for label, text in options)
         prompt += INSTRUCTION
     return prompt
-
-
-def _decode(cell: str, *, file: str, record: str) -> ImageData:
-    try:
-        data = base64.b64decode(cell, validate=True)
-    except (binascii.Error, ValueError):
-        raise RecordError(
-            "unreadable_image", "image is not base64", file=file, record=record, field="image"
-        ) from None
-    if not data:
-        raise RecordError("unreadable_image", "image is empty", file=file, record=record, field="image")
-    return ImageData(data, image_suffix(data, file=file, record=record, field="image"))
 
 
 def _referenced_images(ctx: LoaderContext, path: Path) -> dict[str, str]:
@@ -165,7 +150,7 @@ def load(ctx: LoaderContext) -> Iterator[PublishedItem | LoaderSkip]:
             yield LoaderSkip(item_id, "missing_image", f"{record}: empty image cell")
             continue
         try:
-            image = _decode(cell, file=file, record=record)
+            image = base64_image(cell, file=file, record=record, field="image")
         except RecordError as e:
             yield LoaderSkip(item_id, "unreadable_image", f"{record}: {e}")
             continue
@@ -209,7 +194,7 @@ BENCHMARK = PublishedBenchmark(
         )
     },
     notes=(
-        "score_group / score_meta come from the released qid; the spec reports the released script's number "
-        "as `released` and the joint CircularEval + FlipEval as `overall`.",
+        "score_group / score_meta come from the released qid; the spec's `overall` (= `released`) is the "
+        "released script's number, `joint_circular_flip` the stricter joint CircularEval + FlipEval.",
     ),
 )

@@ -38,8 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialforge.bench.benchmarks import VSI_NUMERIC_UNITS, get_benchmark
-from spatialforge.bench.items import PredictionItem
+from spatialforge.bench.benchmarks import VSI_NUMERIC_UNITS
 from spatialforge.bench.published import video
 from spatialforge.bench.published.base import (
     LoaderContext,
@@ -267,14 +266,6 @@ def _item(q: _Question, sampled: video.SampledFrames, frames: int, source: str) 
     unit = VSI_NUMERIC_UNITS.get(q.task)
     unit = None if unit in (None, "none") else unit
     choices = q.choices
-    probe = PredictionItem(
-        item_id=q.id,
-        task=q.task,
-        prediction="",
-        gold=q.answer_value,
-        options=dict(choices) or None,
-        gold_unit=unit,
-    )
     return PublishedItem(
         id=q.id,
         task=q.task,
@@ -285,7 +276,7 @@ def _item(q: _Question, sampled: video.SampledFrames, frames: int, source: str) 
         answer=q.ground_truth,
         answer_value=q.answer_value,
         # The spec holds VSI-Bench's rules (MCA: letter, accuracy; NA: first number, MRA, in the task's unit).
-        scoring=get_benchmark("vsibench").rule_for(probe),
+        scoring=BENCHMARK.rule_for(q.id, q.task, q.answer_value, choices, unit),
         unit=unit,
         extra={
             "dataset": q.dataset,
