@@ -1,0 +1,1 @@
+"""Extra vision encoders mixed into the primary patch grid."""

@@ -1,0 +1,134 @@
+"""Samples (images, point maps, prompt, answer) -> the tensors a SpatialVLM reads.
+
+Every image is processed by every vision source with its own transform (the primary encoder's and each
+extra encoder's); its point map follows the primary transform's plan (image_transform.py), so point-map
+patches and RGB patches cover the same pixels. An image without a point map gets an all-invalid one: the
+tower then sees only its fill value and mask 0, the same input for every such image.
+
+Sequences are padded on the left, for training and generation alike (decoder-only generation continues at
+the right end); position ids count the real tokens from 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from spatialforge.models.backbones.base import IGNORE_INDEX
+from spatialforge.models.pointmap import PointMap
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One question. images: RGB images in order (markers already drawn); point_maps: one per image or
+    empty (no geometry for any image); answer: the target text for training, None for generation."""
+
+    prompt: str
+    images: tuple[Image.Image, ...]
+    point_maps: tuple[PointMap | None, ...] = ()
+    answer: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.point_maps and len(self.point_maps) != len(self.images):
+            raise ValueError(f"{len(self.point_maps)} point maps for {len(self.images)} images")
+
+
+@dataclass
+class Batch:
+    """input_ids, attention_mask, token_type_ids, position_ids, labels: (B, L); pixel_values: {source:
+    (M, 3, H_s, W_s)} for M images in sample order; points (M, H, W, 3) metres camera frame and
+    points_valid (M, H, W) at the primary resolution, None when the model has no geometry tower."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    token_type_ids: torch.Tensor
+    position_ids: torch.Tensor
+    labels: torch.Tensor | None
+    pixel_values: dict[str, torch.Tensor]
+    points: torch.Tensor | None = None
+    points_valid: torch.Tensor | None = None
+    image_counts: list[int] = field(default_factory=list)
+
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Batch:
+        """Move to a device; floating image tensors take `dtype` when given (points stay float32: metres
+        need the precision before the encoding)."""
+
+        def move(t: torch.Tensor | None, cast: bool) -> torch.Tensor | None:
+            if t is None:
+                return None
+            return t.to(device=device, dtype=dtype) if cast and dtype is not None else t.to(device)
+
+        return Batch(
+            input_ids=move(self.input_ids, False),
+            attention_mask=move(self.attention_mask, False),
+            token_type_ids=move(self.token_type_ids, False),
+            position_ids=move(self.position_ids, False),
+            labels=move(self.labels, False),
+            pixel_values={k: move(v, True) for k, v in self.pixel_values.items()},
+            points=move(self.points, False),
+            points_valid=move(self.points_valid, False),
+            image_counts=list(self.image_counts),
+        )
+
+
+def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """(B, L) 0/1 -> (B, L): 0-based index of each real token; padding gets 0."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp_min(0)
+
+
+def collate(model: object, samples: Sequence[Sample], *, with_labels: bool) -> Batch:
+    """Tokenise and stack `samples` for `model` (a SpatialVLM: its backbone, transforms and sources)."""
+    backbone = model.backbone  # type: ignore[attr-defined]
+    transforms = model.image_transforms()  # type: ignore[attr-defined]  {source: ImageTransform}
+    geometry = model.geometry is not None  # type: ignore[attr-defined]
+    encoded, pixels = [], {name: [] for name in transforms}
+    points, valid = [], []
+    for sample in samples:
+        if with_labels and sample.answer is None:
+            raise ValueError(f"training sample without an answer (prompt {sample.prompt[:60]!r})")
+        encoded.append(
+            backbone.encode_prompt(sample.prompt, len(sample.images), sample.answer if with_labels else None)
+        )
+        for index, image in enumerate(sample.images):
+            for name, transform in transforms.items():
+                pixels[name].append(torch.from_numpy(transform.image(image)))
+            if geometry:
+                side = transforms["rgb"].size
+                point_map = sample.point_maps[index] if sample.point_maps else None
+                if point_map is None:
+                    xyz, ok = np.zeros((side, side, 3), np.float32), np.zeros((side, side), bool)
+                else:
+                    xyz, ok = transforms["rgb"].point_map(point_map.xyz, point_map.valid, image.size)
+                points.append(torch.from_numpy(np.ascontiguousarray(xyz, dtype=np.float32)))
+                valid.append(torch.from_numpy(np.ascontiguousarray(ok, dtype=bool)))
+    length = max(len(e.input_ids) for e in encoded)
+    b = len(encoded)
+    input_ids = torch.full((b, length), backbone.pad_token_id, dtype=torch.long)
+    labels = torch.full((b, length), IGNORE_INDEX, dtype=torch.long)
+    token_types = torch.ones((b, length), dtype=torch.long)
+    mask = torch.zeros((b, length), dtype=torch.long)
+    for row, e in enumerate(encoded):
+        n = len(e.input_ids)
+        input_ids[row, length - n :] = torch.tensor(e.input_ids)
+        labels[row, length - n :] = torch.tensor(e.labels)
+        token_types[row, length - n :] = torch.tensor(e.token_type_ids)
+        mask[row, length - n :] = 1
+    stacked = {
+        name: torch.stack(t) if t else torch.zeros((0, 3, transforms[name].size, transforms[name].size))
+        for name, t in pixels.items()
+    }
+    return Batch(
+        input_ids=input_ids,
+        attention_mask=mask,
+        token_type_ids=token_types,
+        position_ids=position_ids_from_mask(mask),
+        labels=labels if with_labels else None,
+        pixel_values=stacked,
+        points=torch.stack(points) if geometry and points else None,
+        points_valid=torch.stack(valid) if geometry and valid else None,
+        image_counts=[len(s.images) for s in samples],
+    )
