@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from spatialforge.cli.ask import ask_command
 from spatialforge.cli.evaluate import bench_app, eval_command, eval_compare_command, eval_report_command
 from spatialforge.cli.shared import console
 from spatialforge.cli.shared import fail as _fail
@@ -791,3 +792,4 @@ app.command("eval-compare")(eval_compare_command)
 
 if __name__ == "__main__":
     app()
+app.command("ask")(ask_command)

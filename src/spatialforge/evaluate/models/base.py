@@ -8,7 +8,8 @@ failures and asks again on the next resume; it never records a failure as a pred
 Backends are named by a spec string, `kind[:key=value,key=value...]`, e.g.
 
     openai:base_url=http://127.0.0.1:8000/v1,model=Qwen2.5-VL-7B,concurrency=8
-    hf:path=/models/my-vlm,dtype=bfloat16
+    hf:path=/models/my-vlm,dtype=bfloat16    (or hf:/models/my-vlm,...: a bare first value is the path)
+    spatialforge:runs/small/model           (a model saved by SpatialVLM.save_pretrained)
     chance:seed=0        frequency        blind:prior=qa/data.jsonl
 
 `build_model(spec, items)` finds the kind in the registry and hands the factory the key=value options
@@ -123,7 +124,11 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, str]]:
     if not kind:
         raise ValueError(f"model spec {spec!r} has no kind (e.g. 'openai:model=NAME')")
     options: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
+    parts = [p.strip() for p in rest.split(",") if p.strip()]
+    if parts and "=" not in parts[0]:
+        # A bare first value is the model's path: "spatialforge:runs/model", "hf:/models/x,device=cpu".
+        parts[0] = f"path={parts[0]}"
+    for part in parts:
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise ValueError(f"model spec {spec!r}: {part!r} is not key=value")

@@ -229,8 +229,8 @@ class HFVisionLanguageModel(ModelBackend):
             ) from None
 
         self.options = options
-        self.device = _choose_device(options.device)
-        self.dtype_name = _choose_dtype(options.dtype, self.device)
+        self.device = choose_device(options.device)
+        self.dtype_name = choose_dtype(options.dtype, self.device)
         self.max_concurrency = options.batch_size
         self._lock = threading.Lock()
         self._closed = False
@@ -271,7 +271,7 @@ class HFVisionLanguageModel(ModelBackend):
         return dict(self._describe)
 
     def answer(self, request: Request) -> Reply:
-        _check_settings(request.settings)
+        check_settings(request.settings)
         if self.image_token and self.image_token in request.prompt + (request.system or ""):
             # The processor would expand it as an image slot: the model would see a different question.
             raise ModelError(
@@ -493,7 +493,7 @@ def _completion_length(tokens: list[int], stops: set[int]) -> int:
     return len(tokens)
 
 
-def _check_settings(settings: GenerationSettings) -> None:
+def check_settings(settings: GenerationSettings) -> None:
     if settings.temperature < 0 or not 0 < settings.top_p <= 1 or settings.max_new_tokens < 1:
         raise ValueError(
             f"generation settings out of range: temperature {settings.temperature} (>= 0), "
@@ -501,7 +501,7 @@ def _check_settings(settings: GenerationSettings) -> None:
         )
 
 
-def _choose_device(requested: str | None) -> Any:
+def choose_device(requested: str | None) -> Any:
     import torch
 
     if requested is None:
@@ -510,14 +510,14 @@ def _choose_device(requested: str | None) -> Any:
         device = torch.device(requested)
     except (RuntimeError, ValueError):
         raise ValueError(
-            f"model 'hf': device={requested!r} is not a torch device (cpu, cuda, cuda:1 ...)"
+            f"model: device={requested!r} is not a torch device (cpu, cuda, cuda:1 ...)"
         ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"model 'hf': device={requested!r} but torch sees no CUDA device")
+        raise ValueError(f"model: device={requested!r} but torch sees no CUDA device")
     return device
 
 
-def _choose_dtype(requested: str | None, device: Any) -> str:
+def choose_dtype(requested: str | None, device: Any) -> str:
     """bfloat16 on CUDA (float16 where the GPU lacks bf16), float32 elsewhere: half precision on CPU is slow
     and loses accuracy for no memory that matters at the sizes evaluated there."""
     if requested is not None:

@@ -4,4 +4,4 @@ Each import registers its kinds with base.register_model; heavy libraries (torch
 inside the factories, so listing the kinds stays cheap.
 """
 
-from spatialforge.evaluate.models import baselines, hf, openai_api  # noqa: F401
+from spatialforge.evaluate.models import baselines, hf, openai_api, spatialforge_model  # noqa: F401

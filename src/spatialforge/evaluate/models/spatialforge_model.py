@@ -1,0 +1,144 @@
+"""A model saved by spatialforge (`SpatialVLM.save_pretrained`) as an evaluation backend.
+
+    spatialforge:runs/small/model
+    spatialforge:path=runs/small/model,device=cuda,dtype=bfloat16,pointmaps=data/pointmaps
+
+Options:
+    path        the saved model's folder (config.json + model.safetensors + tokenizer); required
+    device      torch device (default: cuda when available, else cpu)
+    dtype       bfloat16 | float16 | float32 (default: bfloat16 on CUDA, float32 elsewhere)
+    pointmaps   a folder of point maps named after each image: <image stem>.npy ((H, W, 3) metres, camera
+                frame, non-finite = invalid) or <image stem>.npz ("xyz", optional "valid")
+
+Geometry. A model with a point-map tower reads each image's point map from `pointmaps`. When `pointmaps` is
+given, every image must have one: a missing file is a non-retryable ModelError "point_map_missing", never a
+silent RGB-only answer. Without `pointmaps`, every image gets the all-invalid point map (mask 0 everywhere):
+the model runs as on images with no geometry, which describe() records as geometry_input "none".
+
+The prompt is the request's text after its system text (and a blank line) when there is one; the model's
+own layout places the images. Decoding is greedy at temperature 0, else sampled with the request's seed.
+One lock serialises generation (the model is not re-entrant).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from spatialforge.bench.builder.items import BenchItem
+from spatialforge.errors import RecordError
+from spatialforge.evaluate.models.base import (
+    ModelBackend,
+    ModelError,
+    Reply,
+    Request,
+    register_model,
+    reject_unknown,
+    take_option,
+)
+from spatialforge.evaluate.models.hf import check_settings, choose_device, choose_dtype, load_rgb_image
+
+POINT_MAP_SUFFIXES = (".npy", ".npz")
+
+
+class SpatialforgeModel(ModelBackend):
+    kind = "spatialforge"
+
+    def __init__(self, path: str, device: str | None, dtype: str | None, pointmaps: str | None) -> None:
+        try:
+            import torch
+        except ImportError:
+            raise ValueError("model 'spatialforge' needs torch: pip install 'spatialforge[vlm]'") from None
+        from spatialforge.models.vlm import SpatialVLM
+
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ValueError(f"model 'spatialforge': {path} is not a folder")
+        self.device = choose_device(device)
+        self.dtype_name = choose_dtype(dtype, self.device)
+        self.model = SpatialVLM.from_pretrained(folder, device=self.device).to(
+            getattr(torch, self.dtype_name)
+        )
+        self.pointmaps = Path(pointmaps) if pointmaps else None
+        if self.pointmaps is not None and not self.pointmaps.is_dir():
+            raise ValueError(f"model 'spatialforge': pointmaps={pointmaps} is not a folder")
+        self._lock = threading.Lock()
+        config = self.model.config
+        self._describe = {
+            "kind": self.kind,
+            "path": str(folder),
+            "name": config.name,
+            "family": config.family,
+            "geometry": config.geometry.kind,
+            "geometry_input": (
+                "none" if config.geometry.kind == "none" else ("point_maps" if self.pointmaps else "none")
+            ),
+            "pointmaps": str(self.pointmaps) if self.pointmaps else None,
+            "device": str(self.device),
+            "dtype": self.dtype_name,
+            "num_parameters": sum(p.numel() for p in self.model.parameters()),
+            "torch_version": torch.__version__,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._describe)
+
+    def _point_map(self, image: Path) -> Any:
+        from spatialforge.models.pointmap import read_point_map_file
+
+        assert self.pointmaps is not None
+        for suffix in POINT_MAP_SUFFIXES:
+            candidate = self.pointmaps / f"{image.stem}{suffix}"
+            if candidate.is_file():
+                try:
+                    return read_point_map_file(candidate)
+                except RecordError as error:
+                    raise ModelError(
+                        "point_map_unreadable", str(error), retryable=False, attempts=0
+                    ) from None
+        raise ModelError(
+            "point_map_missing",
+            f"no point map {image.stem}.npy / .npz in {self.pointmaps} for image {image.name}",
+            retryable=False,
+            attempts=0,
+        )
+
+    def answer(self, request: Request) -> Reply:
+        from spatialforge.models.processing import Sample
+
+        check_settings(request.settings)
+        images = tuple(load_rgb_image(Path(p)) for p in request.images)
+        point_maps: tuple[Any, ...] = ()
+        if self.model.geometry is not None and self.pointmaps is not None:
+            point_maps = tuple(self._point_map(Path(p)) for p in request.images)
+        prompt = f"{request.system}\n\n{request.prompt}" if request.system else request.prompt
+        sample = Sample(prompt=prompt, images=images, point_maps=point_maps)
+        settings = request.settings
+        start = time.perf_counter()
+        with self._lock:
+            text = self.model.answer(
+                [sample],
+                max_new_tokens=settings.max_new_tokens,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                seed=settings.seed,
+            )[0]
+        return Reply(text=text, model=self.model.config.name, latency_s=time.perf_counter() - start)
+
+    def close(self) -> None:
+        with self._lock:
+            self.model = None  # type: ignore[assignment]
+
+
+@register_model("spatialforge")
+def build_spatialforge(options: dict[str, str], items: Sequence[BenchItem]) -> ModelBackend:
+    """Factory for `spatialforge:PATH[,device=...,dtype=...,pointmaps=DIR]`."""
+    path = take_option(options, "path")
+    if not path:
+        raise ValueError("model 'spatialforge' needs the saved model's folder: spatialforge:PATH")
+    device, dtype, pointmaps = (take_option(options, k) for k in ("device", "dtype", "pointmaps"))
+    reject_unknown("spatialforge", options)
+    return SpatialforgeModel(path, device, dtype, pointmaps)
