@@ -17,8 +17,6 @@ pytest.importorskip("transformers")
 
 from PIL import Image  # noqa: E402
 
-from spatialforge.bench.builder.items import BENCH_ITEMS_FILE, BENCH_MANIFEST_FILE, BenchItem  # noqa: E402
-from spatialforge.bench.rules import ScoringRule  # noqa: E402
 from spatialforge.evaluate.models.base import GenerationSettings, ModelError, Request  # noqa: E402
 from spatialforge.evaluate.models.hf import (  # noqa: E402
     PROMPT_CHAT,
@@ -28,6 +26,7 @@ from spatialforge.evaluate.models.hf import (  # noqa: E402
     build_hf,
     parse_hf_options,
 )
+from tests.evaluate.tiny_bench import tiny_benchmark  # noqa: E402
 from tests.evaluate.tiny_vlm import (  # noqa: E402
     CHAT_TEMPLATE_NO_SYSTEM,
     IMAGE_TOKEN,
@@ -326,72 +325,9 @@ def test_bad_device_is_named(tiny_folder: Path) -> None:
 # -- an evaluation run --------------------------------------------------------------------------------------
 
 
-def _bench_item(n: int, task: str, question: str, images: list[str], **kw) -> BenchItem:
-    return BenchItem(
-        id=f"item-{n}",
-        task=task,
-        level=kw.pop("level", 1),
-        format=kw.pop("format", "open"),
-        question=question,
-        images=tuple(images),
-        **kw,
-    )
-
-
-def _tiny_benchmark(folder: Path, images: list[Path]) -> Path:
-    (folder / "images").mkdir(parents=True)
-    names = []
-    for path in images[:2]:
-        Image.open(path).save(folder / "images" / path.name)
-        names.append(f"images/{path.name}")
-    items = [
-        _bench_item(
-            0,
-            "closer_to_camera",
-            "Which object is closer to the camera? A. the lamp B. the sofa",
-            names[:1],
-            format="multiple_choice",
-            choices=(("A", "the lamp"), ("B", "the sofa")),
-            answer="B",
-            answer_value="B",
-            unit=None,
-            scoring=ScoringRule("choice", "accuracy"),
-        ),
-        _bench_item(
-            1,
-            "left_of",
-            "Is the cup to the left of the plate?",
-            names,
-            format="yes_no",
-            choices=(),
-            answer="yes",
-            answer_value=True,
-            unit=None,
-            scoring=ScoringRule("yes_no", "accuracy"),
-        ),
-        _bench_item(
-            2,
-            "distance",
-            "How far is the chair from the table?",
-            names[1:],
-            level=2,
-            choices=(),
-            answer="1.5 m",
-            answer_value=1.5,
-            unit="m",
-            scoring=ScoringRule("number", "mra"),
-        ),
-    ]
-    with open(folder / BENCH_ITEMS_FILE, "w") as fh:
-        for item in items:
-            fh.write(json.dumps(item.to_json()) + "\n")
-    (folder / BENCH_MANIFEST_FILE).write_text(json.dumps({"name": "tiny", "preset": None}))
-    return folder
-
-
 def test_evaluation_run_with_the_hf_backend(tmp_path: Path, tiny_folder: Path, images: list[Path]) -> None:
     run = pytest.importorskip("spatialforge.evaluate.run")
-    bench = _tiny_benchmark(tmp_path / "bench", images)
+    bench = tiny_benchmark(tmp_path / "bench", images)
     out = tmp_path / "out"
     spec = f"hf:path={tiny_folder},device=cpu"
     config = run.EvalConfig(

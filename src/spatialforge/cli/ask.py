@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
 from spatialforge.cli.shared import console, fail
 from spatialforge.errors import RecordError
-
-
-def _numbers(text: str, count: int, option: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"{option} {text!r}: expected {count} comma-separated numbers") from None
-    if len(values) != count:
-        raise ValueError(f"{option} {text!r}: expected {count} comma-separated numbers, got {len(values)}")
-    return values
 
 
 def ask_command(
@@ -38,7 +29,10 @@ def ask_command(
     pointmap: Path = typer.Option(
         None, "--pointmap", help="Point map: .npy (H, W, 3) metres, camera frame, or .npz with xyz/valid."
     ),
-    box: str = typer.Option(None, "--box", help="x0,y0,x1,y1 in pixels: drawn as a red box on the image."),
+    box: list[str] = typer.Option(
+        None, "--box", help="x0,y0,x1,y1 in pixels, drawn on the image (red, then green ...); repeatable."
+    ),
+    point: list[str] = typer.Option(None, "--point", help="u,v in pixels, drawn as a dot; repeatable."),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", min=1),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 = greedy."),
     seed: int = typer.Option(0, "--seed"),
@@ -54,7 +48,8 @@ def ask_command(
             depth_scale=depth_scale,
             intrinsics=intrinsics,
             pointmap=pointmap,
-            box=box,
+            boxes=box or (),
+            points=point or (),
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             seed=seed,
@@ -74,7 +69,8 @@ def ask(
     depth_scale: float | None = None,
     intrinsics: str | None = None,
     pointmap: Path | None = None,
-    box: str | None = None,
+    boxes: Sequence[str] = (),
+    points: Sequence[str] = (),
     max_new_tokens: int = 64,
     temperature: float = 0.0,
     seed: int = 0,
@@ -85,7 +81,7 @@ def ask(
 
     from spatialforge.evaluate.models.hf import choose_device
     from spatialforge.geometry.camera import PinholeCamera
-    from spatialforge.models.markers import draw_box
+    from spatialforge.models.markers import mark_image, parse_coordinates
     from spatialforge.models.pointmap import point_map_from_depth, read_depth_file, read_point_map_file
     from spatialforge.models.processing import Sample
     from spatialforge.models.vlm import SpatialVLM
@@ -99,8 +95,14 @@ def ask(
             picture = opened.convert("RGB")
     except (OSError, UnidentifiedImageError) as error:
         raise RecordError("unreadable", f"cannot read the image: {error}", file=str(image)) from None
-    if box is not None:
-        picture = draw_box(picture, _numbers(box, 4, "--box"))
+    if boxes or points:
+        marked = mark_image(
+            picture,
+            boxes=[parse_coordinates(b, 4, "--box") for b in boxes],
+            points=[parse_coordinates(p, 2, "--point") for p in points],
+        )
+        picture = marked.image
+        console.print(f"markers drawn: {', '.join(marked.phrases)}", highlight=False)
     vlm = SpatialVLM.from_pretrained(model, device=choose_device(device))
     geometry = None
     if depth is not None or pointmap is not None:
@@ -109,7 +111,7 @@ def ask(
         if pointmap is not None:
             geometry = read_point_map_file(pointmap)
         else:
-            fx, fy, cx, cy = _numbers(intrinsics or "", 4, "--intrinsics")
+            fx, fy, cx, cy = parse_coordinates(intrinsics or "", 4, "--intrinsics")
             depth_m = read_depth_file(depth, depth_scale)  # (h, w) metres
             sx, sy = depth_m.shape[1] / picture.width, depth_m.shape[0] / picture.height
             # Intrinsics are in image pixels; a depth map of another resolution sees them scaled.

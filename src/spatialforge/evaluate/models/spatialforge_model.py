@@ -119,14 +119,24 @@ class SpatialforgeModel(ModelBackend):
         settings = request.settings
         start = time.perf_counter()
         with self._lock:
-            text = self.model.answer(
-                [sample],
+            batch = self.model.collate([sample], with_labels=False).to(self.model.device, self.model.dtype)
+            generation = self.model.generate(
+                batch,
                 max_new_tokens=settings.max_new_tokens,
                 temperature=settings.temperature,
                 top_p=settings.top_p,
                 seed=settings.seed,
-            )[0]
-        return Reply(text=text, model=self.model.config.name, latency_s=time.perf_counter() - start)
+            )
+        usage = {
+            "prompt_tokens": int(batch.input_ids.shape[1]),
+            "completion_tokens": len(generation.token_ids[0]),
+        }
+        return Reply(
+            text=generation.text[0],
+            model=self.model.config.name,
+            latency_s=time.perf_counter() - start,
+            usage=usage,
+        )
 
     def close(self) -> None:
         with self._lock:
