@@ -56,6 +56,13 @@ class Connector(nn.Module):
     def load_pretrained_rgb(self, first: nn.Linear, tail_linear: nn.Linear | None = None) -> None:
         """Take over a pretrained projector: its first linear layer becomes the rgb block, its last linear
         layer (mlp2x_gelu) the tail's."""
+        if (tail_linear is not None) != (self.kind == "mlp2x_gelu"):
+            layers, fitting = (
+                ("two-layer", "mlp2x_gelu") if tail_linear is not None else ("one-layer", "linear")
+            )
+            raise ValueError(
+                f"a pretrained {layers} projector cannot become a {self.kind!r} connector; use {fitting}"
+            )
         with torch.no_grad():
             self.blocks[PRIMARY].weight.copy_(first.weight)
             self.blocks[PRIMARY].bias.copy_(first.bias)
@@ -69,7 +76,8 @@ class Connector(nn.Module):
         missing = set(self.blocks) - set(features)
         if missing or set(features) - set(self.blocks):
             raise ValueError(f"connector sources {sorted(self.blocks)}, got features {sorted(features)}")
-        x = self.blocks[PRIMARY](features[PRIMARY])
+        first = self.blocks[PRIMARY]
+        x = first(features[PRIMARY].to(first.weight.dtype))
         for name, block in self.blocks.items():
             if name != PRIMARY:
                 x = x + block(features[name].to(x.dtype))

@@ -107,7 +107,11 @@ class SpatialVLM(nn.Module):
         )
         pretrained = self.backbone.pretrained_projector()
         if pretrained is not None:
-            self.connector.load_pretrained_rgb(*pretrained)
+            try:
+                self.connector.load_pretrained_rgb(*pretrained)
+            except ValueError as error:
+                raise ValueError(f"model config {config.name!r}: {error}") from None
+            self.backbone.release_pretrained_projector()  # the connector holds the only copy now
         if config.freeze_vision:
             for parameter in self.backbone.vision_parameters():
                 parameter.requires_grad_(False)

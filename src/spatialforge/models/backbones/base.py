@@ -70,6 +70,9 @@ class Backbone(nn.Module, ABC):
         over; None when the family has none (a from-scratch model)."""
         return None
 
+    def release_pretrained_projector(self) -> None:  # noqa: B027 - optional hook
+        """Drop the reference kept for pretrained_projector once the Connector has copied it."""
+
     # -- text -----------------------------------------------------------------------------------
     tokenizer: Any  # a transformers PreTrainedTokenizerFast
     image_token_id: int
