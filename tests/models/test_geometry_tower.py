@@ -137,3 +137,13 @@ def test_a_patch_feature_depends_only_on_its_own_pixels(config: GeometryConfig):
             index = (row // 4) * 3 + col // 4  # row-major patch order
             differs = [not torch.equal(out[0, t], base[0, t]) for t in range(6)]
             assert differs == [t == index for t in range(6)]
+
+
+def test_patch_matrix_product_equals_the_convolution() -> None:
+    """forward computes the kernel = stride convolution as one matrix product over patches."""
+    torch.manual_seed(0)
+    tower = GeometryTower(GeometryConfig(), patch_size=8, width=16)
+    points = torch.randn(2, 16, 24, 3) * 5.0
+    valid = torch.rand(2, 16, 24) > 0.2
+    reference = tower.patchify(tower.encode_input(points, valid)).flatten(2).transpose(1, 2)  # (2, 6, 16)
+    assert torch.allclose(tower(points, valid), reference, atol=1e-4, rtol=1e-4)
