@@ -499,5 +499,12 @@ def test_every_named_config_builds_trains_and_generates(name: str) -> None:
     output = model(model.collate(training_samples()))
     assert output.loss is not None and torch.isfinite(output.loss)
     output.loss.backward()
-    generated = model.eval().generate(model.collate(prompts(), with_labels=False), max_new_tokens=3)
+    batch = model.collate(prompts(), with_labels=False)
+    generated = model.eval().generate(batch, max_new_tokens=3)
     assert len(generated.token_ids) == 2 and all(len(row) <= 3 for row in generated.token_ids)
+    assert model.generate(batch, max_new_tokens=3, use_cache=False).token_ids == generated.token_ids
+
+
+def test_a_projector_the_connector_cannot_take_is_named() -> None:
+    with pytest.raises(ValueError, match="two-layer projector cannot become a 'linear' connector"):
+        build_model(named_config("test-llava", connector="linear"))
