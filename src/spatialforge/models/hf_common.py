@@ -22,14 +22,13 @@ from torch import nn
 from spatialforge.errors import RecordError
 from spatialforge.models.backbones.base import Backbone, resolve_path
 from spatialforge.models.image_transform import ImageTransform
+from spatialforge.models.tokenizer import TEMPLATE_TOKENIZER, load_tokenizer, save_tokenizer
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
     "bfloat16": torch.bfloat16,
     "float16": torch.float16,
 }
-TEMPLATE_TOKENIZER = "template"  # settings value: train models.tokenizer.template_tokenizer offline
-TOKENIZER_FOLDER = "tokenizer"  # where resolved_settings writes the tokenizer, relative to the model folder
 
 
 def check_settings(settings: dict[str, Any], allowed: Collection[str], where: str) -> None:
@@ -105,33 +104,6 @@ def load_hf_model(
             ) from None
     config = config_from_dict(config_class, settings["hf_config"], where)
     return model_class(config).to(dtype)
-
-
-def load_tokenizer(value: Any, vocab_size: int, base_dir: Path | None, where: str) -> Any:
-    """settings["tokenizer"]: "template" (offline-trained BPE, at most vocab_size entries) or a folder."""
-    if value == TEMPLATE_TOKENIZER:
-        from spatialforge.models.tokenizer import template_tokenizer
-
-        return template_tokenizer(vocab_size)
-    if not isinstance(value, str):
-        raise RecordError(
-            "wrong_type", "tokenizer must be 'template' or a folder", file=where, field="tokenizer"
-        )
-    from transformers import AutoTokenizer
-
-    source = resolve_path(value, base_dir)
-    try:
-        return AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as error:
-        raise RecordError(
-            "unreadable", f"cannot load tokenizer {source!r}: {error}", file=where, field="tokenizer"
-        ) from None
-
-
-def save_tokenizer(tokenizer: Any, folder: Path) -> str:
-    """Write the tokenizer under folder/tokenizer; returns the relative path settings record."""
-    tokenizer.save_pretrained(str(Path(folder) / TOKENIZER_FOLDER))
-    return TOKENIZER_FOLDER
 
 
 def token_id(tokenizer: Any, token: str | None, where: str, field: str) -> int:

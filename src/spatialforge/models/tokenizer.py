@@ -11,12 +11,18 @@ Special tokens: <pad>, <bos>, <eos>, <unk>, <image> (the image placeholder), the
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from spatialforge.errors import RecordError
+
 PAD, BOS, EOS, UNK, IMAGE = "<pad>", "<bos>", "<eos>", "<unk>", "<image>"
+TEMPLATE_TOKENIZER = "template"  # a backbone's "tokenizer" setting: train template_tokenizer here, offline
+TOKENIZER_FOLDER = "tokenizer"  # where a saved model keeps its tokenizer, relative to the model folder
 BASE_SPECIAL_TOKENS = (PAD, BOS, EOS, UNK, IMAGE)
 
 # Words the answers and numbers use that the templates may not spell out.
@@ -82,3 +88,39 @@ def train_tokenizer(
 def template_tokenizer(vocab_size: int = 2048, extra_special_tokens: Sequence[str] = ()) -> Any:
     """train_tokenizer on template_corpus()."""
     return train_tokenizer(template_corpus(), vocab_size, extra_special_tokens)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_template_tokenizer(vocab_size: int) -> Any:
+    # Training is deterministic for a vocabulary size, so the models of one process share one copy
+    # (backbones only read their tokenizer).
+    return template_tokenizer(vocab_size)
+
+
+def load_tokenizer(value: Any, vocab_size: int, base_dir: Path | None, where: str) -> Any:
+    """A backbone's "tokenizer" setting: TEMPLATE_TOKENIZER (the offline-trained BPE, at most vocab_size
+    entries), or a folder / hub id (relative to base_dir, a saved model's folder, when it exists there).
+    RecordError naming `where` and the field when it cannot be loaded."""
+    if value == TEMPLATE_TOKENIZER:
+        return _shared_template_tokenizer(vocab_size)
+    if not isinstance(value, str):
+        raise RecordError(
+            "wrong_type", "tokenizer must be 'template' or a folder", file=where, field="tokenizer"
+        )
+    from transformers import AutoTokenizer
+
+    from spatialforge.models.backbones.base import resolve_path
+
+    source = resolve_path(value, base_dir)
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise RecordError(
+            "unreadable", f"cannot load tokenizer {source!r}: {error}", file=where, field="tokenizer"
+        ) from None
+
+
+def save_tokenizer(tokenizer: Any, folder: Path) -> str:
+    """Write the tokenizer under folder/TOKENIZER_FOLDER; returns the settings value that reloads it."""
+    tokenizer.save_pretrained(str(Path(folder) / TOKENIZER_FOLDER))
+    return TOKENIZER_FOLDER

@@ -25,7 +25,6 @@ produce after "\\n" are exactly the tokens a generation prompt (which ends at "\
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,14 +39,19 @@ from spatialforge.models.backbones.base import (
     Backbone,
     PromptTokens,
     register_backbone,
-    resolve_path,
 )
 from spatialforge.models.encoders.base import VisionEncoder, register_encoder
 from spatialforge.models.image_transform import ImageTransform
-from spatialforge.models.tokenizer import BOS, EOS, IMAGE, PAD, template_tokenizer
+from spatialforge.models.tokenizer import (
+    BOS,
+    EOS,
+    IMAGE,
+    PAD,
+    TEMPLATE_TOKENIZER,
+    load_tokenizer,
+    save_tokenizer,
+)
 
-TEMPLATE_TOKENIZER = "template"
-TOKENIZER_FOLDER = "tokenizer"  # where resolved_settings saves the tokenizer, relative to the model folder
 MLP_KINDS = ("swiglu", "gelu")
 _INIT_STD = 0.02  # GPT-2 / Llama style normal init for linear and embedding weights
 
@@ -350,24 +354,6 @@ class SmallDecoder(nn.Module):
 # -- the family -------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
-def _template_tokenizer(vocab_size: int) -> Any:
-    """Training is deterministic for a vocabulary size, so models built in one process share one copy
-    (tokenizers are read-only here)."""
-    return template_tokenizer(vocab_size)
-
-
-def load_tokenizer(value: str, vocab_size: int, base_dir: Path | None) -> Any:
-    if value == TEMPLATE_TOKENIZER:
-        return _template_tokenizer(vocab_size)
-    from transformers import PreTrainedTokenizerFast
-
-    path = resolve_path(value, base_dir)
-    if not Path(path).is_dir():
-        raise ValueError(f"small backbone settings: field tokenizer {value!r} is not a folder ({path})")
-    return PreTrainedTokenizerFast.from_pretrained(path)
-
-
 class SmallBackbone(Backbone):
     family = "small"
 
@@ -379,7 +365,7 @@ class SmallBackbone(Backbone):
         self.settings = dict(settings)
         vocab_size = _setting(settings, "vocab_size", "backbone")
         self.tokenizer = load_tokenizer(
-            str(settings.get("tokenizer", TEMPLATE_TOKENIZER)), vocab_size, base_dir
+            settings.get("tokenizer", TEMPLATE_TOKENIZER), vocab_size, base_dir, "small backbone settings"
         )
         if len(self.tokenizer) > vocab_size:
             raise ValueError(
@@ -466,8 +452,7 @@ class SmallBackbone(Backbone):
 
     # -- saving -----------------------------------------------------------------------------------
     def resolved_settings(self, folder: Path) -> dict[str, Any]:
-        self.tokenizer.save_pretrained(str(Path(folder) / TOKENIZER_FOLDER))
-        return {**self.settings, "tokenizer": TOKENIZER_FOLDER}
+        return {**self.settings, "tokenizer": save_tokenizer(self.tokenizer, folder)}
 
 
 @register_backbone("small")
