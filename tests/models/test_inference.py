@@ -118,6 +118,40 @@ def test_backend_reads_point_maps_by_image_name(
     assert "street" in str(missing.value)
 
 
+def test_blank_backend_shows_grey_images_and_no_geometry(
+    saved_model: Path, images: list[Path], tmp_path: Path
+) -> None:
+    from spatialforge.models.processing import blank_image
+
+    backend = build_model(f"spatialforge:{saved_model},blank=true", [])
+    assert backend.describe()["blank_inputs"] is True
+    reply = backend.answer(Request("q0", "How far is the chair?", (images[0],), SETTINGS))
+    grey = tmp_path / "grey.png"
+    blank_image(Image.open(images[0])).save(grey)
+    assert reply.text == _direct_answer(saved_model, grey, "How far is the chair?", None)
+    with pytest.raises(ValueError, match="blank=true shows no geometry"):
+        build_model(f"spatialforge:{saved_model},blank=true,pointmaps={tmp_path}", [])
+    with pytest.raises(ValueError, match="blank must be true or false"):
+        build_model(f"spatialforge:{saved_model},blank=yes", [])
+
+
+def test_batched_backend_gives_the_replies_of_one_at_a_time(saved_model: Path, images: list[Path]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [f"How far is the {name}?" for name in ("chair", "table", "lamp", "green sofa", "bed")]
+    requests = [Request(f"q{i}", q, (images[i % 2],), SETTINGS) for i, q in enumerate(questions * 2)]
+    single = build_model(f"spatialforge:{saved_model}", [])
+    expected = [single.answer(r).text for r in requests]
+    batched = build_model(f"spatialforge:{saved_model},batch=4", [])
+    assert batched.max_concurrency == 4 and batched.describe()["batch"] == 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(batched.answer, requests))
+    assert [r.text for r in replies] == expected
+    assert all(r.usage["completion_tokens"] >= 1 for r in replies)
+    with pytest.raises(ValueError, match="batch must be"):
+        build_model(f"spatialforge:{saved_model},batch=0", [])
+
+
 def test_backend_options_are_checked(saved_model: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs the saved model's folder"):
         build_model("spatialforge", [])

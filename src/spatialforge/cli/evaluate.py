@@ -354,6 +354,33 @@ def gold_command(
     )
 
 
+@bench_app.command("pointmaps")
+def pointmaps_command(
+    benchmark: Path = typer.Argument(..., help="Benchmark folder built by `bench build`."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Folder to write (default: BENCHMARK/pointmaps)."
+    ),
+    scenes: Path = typer.Option(
+        None, "--scenes", "-s", help="Scenes JSONL (default: the build's own BENCHMARK/work/split file)."
+    ),
+) -> None:
+    """Write the point map of every image of a benchmark (<image stem>.npz), for
+    `spatialforge eval --model spatialforge:MODEL,pointmaps=DIR`; resumable."""
+    from spatialforge.bench.builder.pointmaps import write_benchmark_point_maps
+
+    try:
+        report = write_benchmark_point_maps(benchmark, output, scenes)
+    except BAD as e:
+        fail(e)
+    where = output or benchmark / "pointmaps"
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "none"
+    console.print(
+        f"point maps: {report.written} written, {report.already_there} already there, "
+        f"skipped: {skipped} -> {where}",
+        soft_wrap=True,
+    )
+
+
 @bench_app.command("export-lmms")
 def export_lmms_command(
     benchmark: Path = typer.Argument(..., help="Benchmark folder (built or imported)."),

@@ -21,6 +21,15 @@ from PIL import Image
 from spatialforge.models.backbones.base import IGNORE_INDEX
 from spatialforge.models.pointmap import PointMap
 
+# The "blanked inputs" baseline (a model trained and asked with the same text but no picture and no geometry):
+# every image becomes this uniform grey at its own size, and no image has a point map.
+BLANK_GREY = (128, 128, 128)
+
+
+def blank_image(image: Image.Image) -> Image.Image:
+    """A uniform mid-grey RGB image of `image`'s size: the same prompt layout, no visual information."""
+    return Image.new("RGB", image.size, BLANK_GREY)
+
 
 @dataclass(frozen=True)
 class Sample:
