@@ -99,6 +99,9 @@ def test_same_seed_same_scene_and_pixels_other_seed_other_scene():
         assert np.array_equal(fa.depth_m, fb.depth_m, equal_nan=True)
     other = synthesize_scene(4, SynthConfig(setting="indoor", views=2, seed=1, **SMALL))
     assert scene_to_dict(other.scene)["objects"] != scene_to_dict(a.scene)["objects"]
+    # Different scenes, different ids: a held-out set made with another seed shares no capture with this one.
+    assert a.scene.scene_id == a.scene.capture_id == "synth_indoor/000004"
+    assert other.scene.scene_id == other.scene.capture_id == "synth_indoor/seed1/000004"
 
 
 def _silhouette_box(synth, obj, view):

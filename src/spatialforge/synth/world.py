@@ -100,7 +100,12 @@ def scene_stem(config: SynthConfig, index: int) -> str:
 
 
 def scene_id(config: SynthConfig, index: int) -> str:
-    return f"synth_{config.setting}/{index:06d}"
+    """synth_<setting>/<index>, with the seed in it when it is not 0 (synth_indoor/seed7/000012): scenes of
+    two seeds are different scenes, so their ids - and capture ids, the unit a benchmark holds out - must
+    differ too (a held-out set made with another seed must not share ids with the training set)."""
+    if config.seed == 0:
+        return f"synth_{config.setting}/{index:06d}"
+    return f"synth_{config.setting}/seed{config.seed}/{index:06d}"
 
 
 def object_meshes(layout: Layout) -> list[RenderMesh]:
