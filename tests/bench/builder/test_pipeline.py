@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -61,6 +62,10 @@ def wrong_reply(item: BenchItem) -> str:
         return "no" if value else "yes"
     if answer_type == "number" and item.unit == "m":
         return f"{10 * value:.3f} meters"
+    if answer_type == "number" and item.unit is None:  # a count
+        return str(int(value) + 7)
+    if answer_type == "angle":  # radians gold; the opposite direction, in degrees
+        return f"{math.degrees(value) + 180.0:.1f} degrees"
     if answer_type == "vector":
         return "({:.3f}, {:.3f}, {:.3f})".format(*(-x for x in value))
     if answer_type == "view_change":  # every component ten times too large and of the opposite sign

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spatialforge.bench.rules import ScoringRule
-from spatialforge.tasks.registry import get_task
+from spatialforge.tasks.registry import TASKS, get_task
 
 # SPAR-Bench numeric tasks: MRA on a plain number in metres, the first number of the reply (the released
 # process_na; bench/benchmarks.py _sparbench_spec).
@@ -261,6 +261,32 @@ PRESETS["sparbench"] = Preset(
         "viewpoint. Objects are named by box markers on the image they are drawn in.",
         "distance_infer_center_oo(_mv) are asked as closer_of_two(_mv); obj_spatial_relation_oc_mv as "
         "object_relation_oc_mv, one axis per question (SPAR asks the three axes in one option).",
+    ),
+)
+
+
+# Our own hierarchical benchmark: HiSpatial's four levels (paper 002 sec. 3) asked through every single-view task
+# we generate, in HiSpatial's format mix - the benchmark the training proof of learning reports on
+# (benchmarks/proof_of_learning.py), per level and per task.
+HIERARCHY_FORMATS = ("free", "mcq", "tf")
+PRESETS["hierarchy"] = Preset(
+    name="hierarchy",
+    description="Every single-view task of levels 0-3 (3D points and depth order; object location, distance, "
+    "size and orientation; relations between objects; perspective taking, counting and problem solving), free "
+    "/ multiple choice / true-false as generated; 100 per task, reported per level",
+    source="HiSpatial (paper 002) sec. 3 (the four-level hierarchy) and Table 7 (task families); our tasks",
+    tasks=tuple(
+        PresetTask(
+            name, name, 100, tuple(f for f in spec.formats if f in HIERARCHY_FORMATS), f"L{spec.level}"
+        )
+        for name, spec in TASKS.items()
+        if spec.scope == "view"
+    ),
+    totals_rule="macro_groups",
+    notes=(
+        "Overall = the mean of the four level scores, each the mean of its items (groups L0-L3).",
+        "Each task is asked in the formats its generator makes, drawn by HiSpatial's mix (free 0.3, mcq 0.4, "
+        "tf 0.3); numbers are scored by the task's own metric (docs/TASKS.md).",
     ),
 )
 
