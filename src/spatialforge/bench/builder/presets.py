@@ -265,15 +265,15 @@ PRESETS["sparbench"] = Preset(
 )
 
 
-# Our own hierarchical benchmark: HiSpatial's four levels (paper 002 sec. 3) asked through every single-view task
-# we generate, in HiSpatial's format mix - the benchmark the training proof of learning reports on
+# Our own hierarchical benchmark: HiSpatial's four levels (paper 002 sec. 3) asked through every single-view
+# task we generate, in HiSpatial's format mix - the benchmark the training proof of learning reports on
 # (benchmarks/proof_of_learning.py), per level and per task.
 HIERARCHY_FORMATS = ("free", "mcq", "tf")
 PRESETS["hierarchy"] = Preset(
     name="hierarchy",
-    description="Every single-view task of levels 0-3 (3D points and depth order; object location, distance, "
-    "size and orientation; relations between objects; perspective taking, counting and problem solving), free "
-    "/ multiple choice / true-false as generated; 100 per task, reported per level",
+    description="Every single-view task of levels 0-3 (3D points and depth order; object location, "
+    "distance, size and orientation; relations between objects; perspective taking, counting and problem "
+    "solving), free / multiple choice / true-false as generated; 100 per task, reported per level",
     source="HiSpatial (paper 002) sec. 3 (the four-level hierarchy) and Table 7 (task families); our tasks",
     tasks=tuple(
         PresetTask(
