@@ -1,0 +1,72 @@
+"""`spatialforge train`: train a spatial VLM from a recipe or config file (spatialforge.train.trainer).
+
+Launch with torchrun / accelerate for several processes; the command is the same:
+`torchrun --nproc_per_node 8 -m spatialforge.cli.main train --config hispatial --output runs/h ...`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from spatialforge.cli.shared import console, fail
+from spatialforge.errors import RecordError
+
+
+def train_command(
+    config: str = typer.Option(
+        ..., "--config", "-c", help="A recipe name (hispatial, spatialllm_stage0/1/2) or a JSON config file."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Run folder: logs, checkpoints, final/."),
+    set_: list[str] = typer.Option(
+        None,
+        "--set",
+        help="Dotted override, JSON value: train.steps=100, data.sources='[{...}]'; repeatable.",
+    ),
+    no_resume: bool = typer.Option(
+        False, "--no-resume", help="Start afresh even if OUTPUT has checkpoints (they are deleted)."
+    ),
+    allow_config_change: bool = typer.Option(
+        False, "--allow-config-change", help="Resume even though the config differs from the saved one."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-step progress lines."),
+) -> None:
+    """Train a spatial VLM on engine output: task-mixture sampling, frozen components, LoRA, checkpoints with
+    exact resume, DDP / FSDP under torchrun."""
+    import os
+
+    from spatialforge.train.config import load_config
+    from spatialforge.train.trainer import train
+
+    main_rank = os.environ.get("RANK", "0") == "0"
+
+    def show(record: dict[str, Any]) -> None:
+        rate = record["samples_per_s"]
+        mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
+        console.print(
+            f"step {record['step']}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "
+            f"grad {record['grad_norm']:.3f}  {rate:.1f} samples/s{mfu}"
+            if rate is not None
+            else f"step {record['step']}  loss {record['loss']:.4f}",
+            highlight=False,
+        )
+
+    try:
+        resolved = load_config(config, overrides=set_ or [])
+        result = train(
+            resolved,
+            output,
+            resume=not no_resume,
+            allow_config_change=allow_config_change,
+            on_log=None if quiet or not main_rank else show,
+        )
+    except (RecordError, ValueError, OSError) as error:
+        fail(error)
+    if main_rank:
+        if result.resumed_from is not None:
+            console.print(f"resumed from step {result.resumed_from}")
+        console.print(
+            f"trained to step {result.steps}; log {result.log_path}; model {result.final_model_dir}"
+        )

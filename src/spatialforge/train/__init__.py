@@ -1,0 +1,1 @@
+"""Training over engine output: data readers, the task-mixture sampler, LoRA, the trainer (issue 12)."""
