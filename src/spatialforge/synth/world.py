@@ -96,7 +96,11 @@ class SynthScene(NamedTuple):
 
 
 def scene_stem(config: SynthConfig, index: int) -> str:
-    return f"{config.setting}_{index:06d}"
+    """The scene's asset folder name; carries the seed when it is not 0, as scene_id does, so two seeds'
+    image paths differ too (the leakage check compares relative image paths)."""
+    if config.seed == 0:
+        return f"{config.setting}_{index:06d}"
+    return f"{config.setting}_seed{config.seed}_{index:06d}"
 
 
 def scene_id(config: SynthConfig, index: int) -> str:

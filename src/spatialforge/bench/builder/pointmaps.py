@@ -84,13 +84,16 @@ def write_benchmark_point_maps(
             for image, view_id in zip(item.images, view_ids, strict=True):
                 stem = Path(image).stem
                 key = (item.scene_id, str(view_id))
-                if view_of_image.setdefault(stem, key) != key:
-                    raise RecordError(
-                        "conflicting_views",
-                        f"image {image} is view {view_of_image[stem]} in one item and {key} in another",
-                        file=str(bench / "items.jsonl"),
-                        record=item.id,
-                    )
+                if stem in view_of_image:  # an image several items show: done once
+                    if view_of_image[stem] != key:
+                        raise RecordError(
+                            "conflicting_views",
+                            f"image {image} is view {view_of_image[stem]} in one item and {key} in another",
+                            file=str(bench / "items.jsonl"),
+                            record=item.id,
+                        )
+                    continue
+                view_of_image[stem] = key
                 target = out / f"{stem}.npz"
                 if target.is_file():
                     report.already_there += 1

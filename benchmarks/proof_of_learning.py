@@ -1,0 +1,350 @@
+"""Proof of learning: does a small spatial VLM trained on our synthetic-world QA learn spatial skills?
+
+One script, every step a `spatialforge` command (printed and recorded, so each number can be re-made by hand):
+
+1. `synth` training scenes (seed 1) and held-out scenes (seed 2): different seeds, so different scenes with
+   disjoint scene and capture ids (synth ids carry the seed); `bench leakage` checks the two share nothing.
+2. `generate` the training QA (HiSpatial's task and format mix) from the training scenes; `bench build
+   --preset hierarchy --held-out` a benchmark of every single-view task of levels 0-3 from the held-out
+   scenes; `bench pointmaps` writes its point maps.
+3. `train` one small model per arm over the same data, sampler and seed (configs written beside the runs):
+   - metric: RGB + metric point map (HiSpatial's design), the model under test;
+   - blank: the same, trained and asked with every image grey and no point map - the fair baseline, which
+     learns everything the question text alone gives (answer priors, units, formats);
+   - rgb / relative_depth: the geometry ablation (HiSpatial Table 6: RGB, relative depth, metric points);
+   - no_l01: levels 0 and 1 removed, their draws backfilled with general data (HiSpatial Table 5 and
+     appendix 6.3: the other tasks keep their absolute rates);
+   - stage_3d_late / stage_3d_early: SpatialLLM Table 2 in miniature - a stage-1 alignment run (connector and
+     point-map tower only) on general data alone or on general + level-1 probing data, then the same stage-2
+     instruction tuning from each.
+4. `eval` every arm on the benchmark (greedy, the question as generated: `--prompt-style plain`), plus the
+   chance and frequency baselines; per-level and per-task scores with 95% percentile-bootstrap CIs come from
+   the harness's tables.json.
+
+Results: --out (JSON: commands, machine, data sizes, training logs' summaries, per-arm level and task tables,
+and for each level whether metric's CI lies above blank's). Every step is skipped when its output exists, so
+a killed run resumes. Example (the recorded GPU run):
+
+    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 4000 --bench-scenes 400 \
+        --steps 3000 --batch 128 --workers 14 --arms metric,blank \
+        --out benchmarks/results/proof_of_learning.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ARMS = ("metric", "blank", "rgb", "relative_depth", "no_l01", "stage_3d_late", "stage_3d_early")
+LEVEL_ONE_TASKS = (
+    "object_location",
+    "object_distance_camera",
+    "object_depth",
+    "object_size",
+    "object_orientation",
+    "object_viewpoint",
+    "object_viewpoint_angle",
+)
+
+
+def run(command: list[str], log: list[dict[str, Any]], *, check: bool = True) -> float:
+    """Run one command (stdout/stderr passed through), record it with its wall time."""
+    text = shlex.join(command)
+    print(f"$ {text}", flush=True)
+    start = time.perf_counter()
+    result = subprocess.run(command, check=False)
+    seconds = time.perf_counter() - start
+    log.append({"command": text, "seconds": round(seconds, 2), "exit": result.returncode})
+    if check and result.returncode != 0:
+        raise SystemExit(f"failed ({result.returncode}): {text}")
+    return seconds
+
+
+def sf(*args: str) -> list[str]:
+    return [sys.executable, "-m", "spatialforge.cli.main", *args]
+
+
+def make_data(args: argparse.Namespace, work: Path, log: list[dict[str, Any]]) -> dict[str, Any]:
+    size = ["--width", str(args.width), "--height", str(args.height)]
+    workers = ["--workers", str(args.workers)]
+    for name, count, seed in (("train", args.train_scenes, 1), ("heldout", args.bench_scenes, 2)):
+        folder = work / f"synth_{name}"
+        if not (folder / "scenes.jsonl").is_file() or not (folder / "report.json").is_file():
+            run(
+                sf("synth", "-o", str(folder), "-n", str(count), "--setting", "indoor", "--seed", str(seed))
+                + size
+                + workers,
+                log,
+            )
+    if not (work / "qa_train" / "data.jsonl").is_file():
+        run(
+            sf("generate", "-s", str(work / "synth_train" / "scenes.jsonl"), "-o", str(work / "qa_train"))
+            + ["--seed", "1"]
+            + workers,
+            log,
+        )
+    bench = work / "bench"
+    if not (bench / "items.jsonl").is_file():
+        run(
+            sf("bench", "build", "-s", str(work / "synth_heldout" / "scenes.jsonl"), "-p", "hierarchy")
+            + ["-o", str(bench), "--held-out", "--n-per-task", str(args.n_per_task), "--seed", "2"]
+            + workers,
+            log,
+        )
+    run(sf("bench", "pointmaps", str(bench)), log)
+    # Exit 1 on any shared capture, scene or image: the held-out set must be unseen.
+    run(sf("bench", "leakage", str(work / "qa_train"), str(bench), "-o", str(work / "leakage.json")), log)
+    qa_lines = sum(1 for _ in open(work / "qa_train" / "data.jsonl", "rb"))
+    items = sum(1 for _ in open(bench / "items.jsonl", "rb"))
+    return {"train_scenes": args.train_scenes, "train_qa": qa_lines, "bench_items": items}
+
+
+def sources(work: Path) -> list[dict[str, Any]]:
+    spatial: dict[str, Any] = {
+        "path": str(work / "qa_train"),
+        "format": "engine",
+        "scenes": str(work / "synth_train" / "scenes.jsonl"),
+        "kind": "spatial",
+        "name": "synthetic_qa",
+    }
+    general = {
+        "path": str(work / "synth_train" / "scenes.jsonl"),
+        "format": "general",
+        "scenes": str(work / "synth_train" / "scenes.jsonl"),
+        "kind": "general",
+        "name": "synthetic_general",
+    }
+    return [spatial, general]
+
+
+def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, Any]:
+    """Shared by every arm: the small model, HiSpatial's task weights and 7:1 spatial:general mix, AdamW
+    with a 1% warm-up and a constant rate (SPEC section 6), bf16 on CUDA; the lr is ours: HiSpatial's 2e-5
+    fine-tunes a pretrained 3B model, a from-scratch 15M model needs a larger one."""
+    return {
+        "name": name,
+        "model": {"config": "small", "options": {}},
+        "data": {
+            "sources": sources(work),
+            "mixture": {"spatial_general_ratio": [7, 1], "task_weights": "hispatial", "exclude_levels": []},
+            "blank_inputs": False,
+            "num_workers": args.loader_workers,
+        },
+        "optim": {"lr": args.lr, "weight_decay": 0.1, "warmup_fraction": 0.01, "schedule": "constant"},
+        "train": {
+            "steps": args.steps,
+            "global_batch": args.batch,
+            "micro_batch": args.batch,
+            "seed": 0,
+            "precision": "auto",
+        },
+        "checkpoint": {"every": max(args.steps // 4, 1), "keep": 1},
+        "log": {"every": max(args.steps // 100, 1)},
+    }
+
+
+def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str, Any]]:
+    """The training runs of an arm, in order (two for the staged arms)."""
+    config = base_config(args, work, arm)
+    if arm == "blank":
+        config["data"]["blank_inputs"] = True
+    elif arm == "rgb":
+        config["model"]["options"] = {"geometry": "none"}
+    elif arm == "relative_depth":
+        config["model"]["options"] = {"geometry": "relative_depth"}
+    elif arm == "no_l01":
+        config["data"]["mixture"]["exclude_levels"] = [0, 1]
+    elif arm in ("stage_3d_late", "stage_3d_early"):
+        # Stage 1 (alignment): connector + point-map tower only, on general data (late) or general + level-1
+        # probing data (early, SpatialLLM's "3D-informed alignment"); a quarter of the steps. Stage 2
+        # (instruction tuning): the same run as `metric` but starting from stage 1's model.
+        stage1 = base_config(args, work, f"{arm}_stage1")
+        stage1["train"]["steps"] = max(args.steps // 4, 1)
+        stage1["model"]["freeze"] = ["vision", "language"]
+        if arm == "stage_3d_late":
+            stage1["data"]["mixture"]["spatial_general_ratio"] = [0, 1]
+        else:
+            # a task-weight dict draws only the tasks it names: the level-1 object probing tasks
+            stage1["data"]["mixture"]["task_weights"] = {task: 1.0 for task in LEVEL_ONE_TASKS}
+            stage1["data"]["mixture"]["spatial_general_ratio"] = [1, 1]
+        stage1["checkpoint"]["every"] = stage1["train"]["steps"]
+        config["model"]["config"] = str(work / "runs" / f"{arm}_stage1" / "final")
+        return [stage1, config]
+    return [config]
+
+
+def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str, Any]]) -> dict[str, Any]:
+    summaries = []
+    for config in arm_configs(args, work, arm):
+        run_dir = work / "runs" / config["name"]
+        config_path = work / "configs" / f"{config['name']}.json"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
+        if not (run_dir / "final" / "config.json").is_file():
+            run(sf("train", "--config", str(config_path), "--output", str(run_dir)), log)
+        summaries.append({"run": config["name"], **training_summary(run_dir / "log.jsonl")})
+    return {"runs": summaries, "model": str(work / "runs" / arm / "final")}
+
+
+def training_summary(log_path: Path) -> dict[str, Any]:
+    rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "loss" in r]
+    if not rows:
+        return {}
+    tail = rows[len(rows) * 3 // 4 :]  # the last quarter: steady state, warm-up and compilation excluded
+
+    def median(key: str) -> float | None:
+        values = sorted(r[key] for r in tail if r.get(key) is not None)
+        return values[len(values) // 2] if values else None
+
+    return {
+        "steps": rows[-1]["step"],
+        "first_loss": rows[0]["loss"],
+        "final_loss": rows[-1]["loss"],
+        "median_tokens_per_s": median("tokens_per_s"),
+        "median_samples_per_s": median("samples_per_s"),
+        "median_mfu": median("mfu"),
+        "loss_curve": [[r["step"], round(r["loss"], 4)] for r in rows[:: max(len(rows) // 25, 1)]],
+    }
+
+
+def evaluate(args: argparse.Namespace, work: Path, name: str, model: str, log: list[dict[str, Any]]) -> Path:
+    out = work / "evals" / name
+    if not (out / "tables.json").is_file():
+        run(
+            sf("eval", "-b", str(work / "bench"), "-m", model, "-o", str(out))
+            + ["--prompt-style", "plain", "--max-new-tokens", "64", "--no-report", "--no-progress"],
+            log,
+        )
+    return out / "tables.json"
+
+
+def model_spec(work: Path, arm: str, device: str, batch: int) -> str:
+    final = work / "runs" / arm / "final"
+    extra = f",device={device},batch={batch}"
+    if arm == "blank":
+        return f"spatialforge:{final},blank=true{extra}"
+    if arm == "rgb":
+        return f"spatialforge:{final}{extra}"
+    return f"spatialforge:{final},pointmaps={work / 'bench' / 'pointmaps'}{extra}"
+
+
+def level_rows(tables: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"L{row['level']}": row for row in tables["levels"] if row["level"] is not None}
+
+
+def compare(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
+    """Per level: is a's 95% CI entirely above b's?"""
+    if a not in results or b not in results:
+        return {}
+    la, lb = level_rows(results[a]["tables"]), level_rows(results[b]["tables"])
+    out = {}
+    for level in sorted(la):
+        ca, cb = la[level]["ci"], lb[level]["ci"]
+        out[level] = {
+            a: la[level]["score"],
+            b: lb[level]["score"],
+            f"{a}_ci": ca,
+            f"{b}_ci": cb,
+            "non_overlapping_above": bool(ca[0] > cb[1]),
+        }
+    return out
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version()}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["cpus"] = os.cpu_count()
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--work", type=Path, required=True, help="Working folder (resumable).")
+    parser.add_argument("--train-scenes", type=int, default=4000)
+    parser.add_argument("--bench-scenes", type=int, default=400)
+    parser.add_argument("--n-per-task", type=int, default=100)
+    parser.add_argument("--width", type=int, default=160)
+    parser.add_argument("--height", type=int, default=120)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
+    parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")
+    parser.add_argument("--device", default="auto", help="Evaluation device (auto: cuda when available).")
+    parser.add_argument("--eval-batch", type=int, default=64)
+    parser.add_argument("--arms", default="metric,blank", help=f"Comma list of {', '.join(ARMS)}.")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = sorted(set(arms) - set(ARMS))
+    if unknown:
+        parser.error(f"unknown arms {unknown}; choose from {', '.join(ARMS)}")
+    device = args.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    log: list[dict[str, Any]] = []
+    record: dict[str, Any] = {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "machine": machine(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    if args.out.is_file():  # arms from earlier invocations (another machine call) are kept
+        previous = json.loads(args.out.read_text())
+        record["results"] = previous.get("results", {})
+        record["earlier_commands"] = previous.get("earlier_commands", []) + previous.get("commands", [])
+    results: dict[str, Any] = record.setdefault("results", {})
+    earlier_commands = record.get("earlier_commands", [])
+
+    def save() -> None:
+        """Written after every step: a run stopped at a time limit keeps what it finished."""
+        record["commands"] = log
+        record["earlier_commands"] = earlier_commands
+        record["metric_vs_blank"] = compare(results, "metric", "blank")
+        record["metric_vs_rgb"] = compare(results, "metric", "rgb")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+
+    record["data"] = make_data(args, work, log)
+    for baseline in ("chance", "frequency"):
+        tables = evaluate(args, work, baseline, baseline, log)
+        results[baseline] = {"tables": json.loads(tables.read_text())}
+    save()
+    for arm in arms:
+        trained = train_arm(args, work, arm, log)
+        tables = evaluate(args, work, arm, model_spec(work, arm, device, args.eval_batch), log)
+        results[arm] = {"training": trained, "tables": json.loads(tables.read_text())}
+        save()
+    for name, result in results.items():
+        levels = level_rows(result["tables"])
+        cells = "  ".join(
+            f"{k} {v['score'] * 100:5.1f} [{v['ci'][0] * 100:.1f}, {v['ci'][1] * 100:.1f}]"
+            for k, v in sorted(levels.items())
+        )
+        print(f"{name:16s} {cells}")
+    print(json.dumps(record["metric_vs_blank"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
