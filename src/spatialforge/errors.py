@@ -6,6 +6,9 @@ skipped) so that the CLI can either stop with a clear message or count the recor
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 
 class RecordError(ValueError):
     """A record that cannot be turned into a trustworthy Scene.
@@ -49,4 +52,15 @@ class RecordError(ValueError):
             file=self.file if self.file is not None else file,
             record=self.record if self.record is not None else record,
             field=self.field,
+        )
+
+
+def refuse_unknown_keys(data: Mapping[str, Any], known: Iterable[str], *, file: str | None = None) -> None:
+    """RecordError unknown_field naming the first key of `data` not in `known` (a config typo would
+    otherwise be ignored silently)."""
+    known = set(known)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise RecordError(
+            "unknown_field", f"unknown keys {unknown}; known: {sorted(known)}", file=file, field=unknown[0]
         )

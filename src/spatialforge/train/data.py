@@ -49,7 +49,7 @@ from spatialforge.errors import RecordError
 from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.jsonl import decode_line
 from spatialforge.models.pointmap import PointMap, point_map_for_view, point_map_from_depth
-from spatialforge.models.processing import Sample
+from spatialforge.models.processing import BLANK_GREY, Sample, blank_image
 from spatialforge.qa.draw_markers import MarkerDrawError, draw_markers, markers_rejection
 from spatialforge.qa.records import Marker, qa_from_dict
 from spatialforge.scene.codec import scene_from_dict
@@ -58,8 +58,9 @@ from spatialforge.scene.records import Scene, View, resolve_inside
 FORMATS = ("engine", "webdataset", "parquet", "chat", "general")
 KINDS = ("spatial", "general")
 GENERAL_FAMILY = "general"
-# The "blanked inputs" baseline: every image becomes this uniform grey (same size), every point map None.
-BLANK_RGB = (128, 128, 128)
+# The "blanked inputs" baseline: every image becomes a uniform grey of its size (models/processing.py
+# blank_image, which the evaluation backend's blank=true uses too), every point map None.
+BLANK_RGB = BLANK_GREY
 ENGINE_QA_NAME = "data.jsonl"  # a generate output folder's merged QA file
 GENERATE_CONFIG_NAME = "config.json"
 # LRU sizes (per process): a scene record is ~10-100 KB parsed; a 640x480 point map ~4.6 MB.
@@ -543,7 +544,7 @@ class BaseDataset:
         index = self._check_index(index)
         prompt, images, point_maps, answer = self._read(index, blank)
         if blank:
-            images = [Image.new("RGB", im.size, BLANK_RGB) for im in images]
+            images = [blank_image(im) for im in images]
             point_maps = [None] * len(images)
         return Sample(prompt, tuple(images), tuple(point_maps), answer)
 

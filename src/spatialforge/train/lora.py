@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from spatialforge.errors import RecordError
+from spatialforge.errors import RecordError, refuse_unknown_keys
 
 if TYPE_CHECKING:
     from spatialforge.models.vlm import SpatialVLM
@@ -81,15 +81,7 @@ class LoraConfig:
     def from_dict(cls, data: Mapping[str, Any], source: str = WHERE) -> LoraConfig:
         if not isinstance(data, Mapping):
             raise RecordError("wrong_type", "the lora config must be an object", file=source)
-        known = {"target", "r", "alpha", "dropout", "modules"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise RecordError(
-                "unknown_field",
-                f"unknown keys {unknown}; known: {sorted(known)}",
-                file=source,
-                field=unknown[0],
-            )
+        refuse_unknown_keys(data, {"target", "r", "alpha", "dropout", "modules"}, file=source)
         if "target" not in data:
             raise RecordError("missing_field", "the lora config needs a target", file=source, field="target")
         try:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spatialforge.errors import RecordError
+from spatialforge.errors import RecordError, refuse_unknown_keys
 
 if TYPE_CHECKING:  # data.py is the data helper's; only its protocol is read here
     from spatialforge.train.data import TrainDataset
@@ -116,15 +116,7 @@ class MixtureConfig:
             return cls()
         if not isinstance(data, Mapping):
             raise RecordError("wrong_type", "the mixture config must be an object", file=source)
-        known = {"spatial_general_ratio", "task_weights", "exclude_levels"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise RecordError(
-                "unknown_field",
-                f"unknown keys {unknown}; known: {sorted(known)}",
-                file=source,
-                field=unknown[0],
-            )
+        refuse_unknown_keys(data, {"spatial_general_ratio", "task_weights", "exclude_levels"}, file=source)
         try:
             return cls(
                 spatial_general_ratio=data.get("spatial_general_ratio"),
