@@ -229,7 +229,7 @@ def evaluate(args: argparse.Namespace, work: Path, name: str, model: str, log: l
 
 def model_spec(work: Path, arm: str, device: str, batch: int) -> str:
     final = work / "runs" / arm / "final"
-    extra = f",device={device},batch={batch}"
+    extra = f",device={device},batch_size={batch}"
     if arm == "blank":
         return f"spatialforge:{final},blank=true{extra}"
     if arm == "rgb":

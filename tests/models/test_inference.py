@@ -131,8 +131,8 @@ def test_blank_backend_shows_grey_images_and_no_geometry(
     assert reply.text == _direct_answer(saved_model, grey, "How far is the chair?", None)
     with pytest.raises(ValueError, match="blank=true shows no geometry"):
         build_model(f"spatialforge:{saved_model},blank=true,pointmaps={tmp_path}", [])
-    with pytest.raises(ValueError, match="blank must be true or false"):
-        build_model(f"spatialforge:{saved_model},blank=yes", [])
+    with pytest.raises(ValueError, match="blank='maybe' is not true or false"):
+        build_model(f"spatialforge:{saved_model},blank=maybe", [])
 
 
 def test_batched_backend_gives_the_replies_of_one_at_a_time(saved_model: Path, images: list[Path]) -> None:
@@ -142,14 +142,14 @@ def test_batched_backend_gives_the_replies_of_one_at_a_time(saved_model: Path, i
     requests = [Request(f"q{i}", q, (images[i % 2],), SETTINGS) for i, q in enumerate(questions * 2)]
     single = build_model(f"spatialforge:{saved_model}", [])
     expected = [single.answer(r).text for r in requests]
-    batched = build_model(f"spatialforge:{saved_model},batch=4", [])
-    assert batched.max_concurrency == 4 and batched.describe()["batch"] == 4
+    batched = build_model(f"spatialforge:{saved_model},batch_size=4", [])
+    assert batched.max_concurrency == 4 and batched.describe()["batch_size"] == 4
     with ThreadPoolExecutor(max_workers=4) as pool:
         replies = list(pool.map(batched.answer, requests))
     assert [r.text for r in replies] == expected
     assert all(r.usage["completion_tokens"] >= 1 for r in replies)
-    with pytest.raises(ValueError, match="batch must be"):
-        build_model(f"spatialforge:{saved_model},batch=0", [])
+    with pytest.raises(ValueError, match="batch_size=0 must be >= 1"):
+        build_model(f"spatialforge:{saved_model},batch_size=0", [])
 
 
 def test_backend_options_are_checked(saved_model: Path, tmp_path: Path) -> None:

@@ -151,8 +151,10 @@ def load_rgb_image(path: Path) -> Any:
         raise ModelError("bad_image", f"cannot read image {path}: {e}", retryable=False) from None
 
 
-class _BatchWorker:
-    """Gathers concurrent requests into batches for `run_batch` (one worker thread, started on first use)."""
+class BatchWorker:
+    """Gathers concurrent requests into batches for `run_batch` (one worker thread, started on first use).
+    Used by every local-model backend (hf, spatialforge): `run_batch` gets [(request, inputs)] and returns
+    one Reply per entry; greedy requests with equal settings share a batch, sampled ones go alone."""
 
     def __init__(self, run_batch: Any, batch_size: int) -> None:
         self._run_batch = run_batch
@@ -166,7 +168,7 @@ class _BatchWorker:
         future: Future = Future()
         with self._cond:
             if self._closed:
-                raise ModelError("closed", "the hf backend was closed", retryable=True, attempts=0)
+                raise ModelError("closed", "the backend was closed", retryable=True, attempts=0)
             self._pending.append((request, images, future))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="hf-batch", daemon=True)
@@ -263,7 +265,7 @@ class HFVisionLanguageModel(ModelBackend):
         commit = getattr(self.model.config, "_commit_hash", None)
         if commit:
             self._describe["commit_hash"] = commit
-        self._worker = _BatchWorker(self._generate, options.batch_size) if options.batch_size > 1 else None
+        self._worker = BatchWorker(self._generate, options.batch_size) if options.batch_size > 1 else None
 
     # -- the interface ------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
     spatialforge:runs/small/model
     spatialforge:path=runs/small/model,device=cuda,dtype=bfloat16,pointmaps=data/pointmaps
-    spatialforge:runs/blind/final,blank=true
+    spatialforge:runs/blind/final,blank=true,batch_size=64
 
 Options:
     path        the saved model's folder (config.json + model.safetensors + tokenizer); required
@@ -13,8 +13,9 @@ Options:
                 `spatialforge bench pointmaps` writes them
     blank       true: every image is shown as uniform grey and no point map is read - the blanked-inputs
                 baseline, asked as it was trained (docs/TRAINING.md); default false
-    batch       greedy questions answered together, up to this many per generate call (default 1); the
-                replies are the same as one at a time (left padding), only faster on a GPU
+    batch_size  greedy questions answered together, up to this many per generate call (default 1), as the
+                hf backend batches (hf.BatchWorker); the replies are the same as one at a time (left
+                padding), only faster on a GPU
 
 Geometry. A model with a point-map tower reads each image's point map from `pointmaps`. When `pointmaps` is
 given, every image must have one: a missing file is a non-retryable ModelError "point_map_missing", never a
@@ -23,8 +24,8 @@ the model runs as on images with no geometry, which describe() records as geomet
 
 The prompt is the request's text after its system text (and a blank line) when there is one; the model's
 own layout places the images. Decoding is greedy at temperature 0, else sampled with the request's seed.
-One lock serialises generation (the model is not re-entrant); with batch > 1 the runner keeps that many
-requests in flight and concurrent greedy requests share one generate call (_Batcher).
+One lock serialises generation (the model is not re-entrant); with batch_size > 1 the runner keeps that
+many requests in flight and concurrent greedy requests share one generate call (hf.BatchWorker).
 """
 
 from __future__ import annotations
@@ -38,16 +39,23 @@ from typing import Any
 from spatialforge.bench.builder.items import BenchItem
 from spatialforge.errors import RecordError
 from spatialforge.evaluate.models.base import (
-    GenerationSettings,
     ModelBackend,
     ModelError,
     Reply,
     Request,
+    bool_option,
+    int_option,
     register_model,
     reject_unknown,
     take_option,
 )
-from spatialforge.evaluate.models.hf import check_settings, choose_device, choose_dtype, load_rgb_image
+from spatialforge.evaluate.models.hf import (
+    BatchWorker,
+    check_settings,
+    choose_device,
+    choose_dtype,
+    load_rgb_image,
+)
 
 POINT_MAP_SUFFIXES = (".npy", ".npz")
 
@@ -62,7 +70,7 @@ class SpatialforgeModel(ModelBackend):
         dtype: str | None,
         pointmaps: str | None,
         blank: bool = False,
-        batch: int = 1,
+        batch_size: int = 1,
     ) -> None:
         try:
             import torch
@@ -85,10 +93,8 @@ class SpatialforgeModel(ModelBackend):
         if self.pointmaps is not None and not self.pointmaps.is_dir():
             raise ValueError(f"model 'spatialforge': pointmaps={pointmaps} is not a folder")
         self._lock = threading.Lock()
-        if batch < 1:
-            raise ValueError(f"model 'spatialforge': batch must be >= 1, got {batch}")
-        self.max_concurrency = batch  # the runner keeps up to `batch` requests in flight
-        self._batcher = _Batcher(self, batch)
+        self.max_concurrency = batch_size  # the runner keeps up to batch_size requests in flight
+        self._worker = BatchWorker(self._run_batch, batch_size) if batch_size > 1 else None
         config = self.model.config
         self._describe = {
             "kind": self.kind,
@@ -100,7 +106,7 @@ class SpatialforgeModel(ModelBackend):
                 "none" if config.geometry.kind == "none" else ("point_maps" if self.pointmaps else "none")
             ),
             "blank_inputs": blank,
-            "batch": batch,
+            "batch_size": batch_size,
             "pointmaps": str(self.pointmaps) if self.pointmaps else None,
             "device": str(self.device),
             "dtype": self.dtype_name,
@@ -146,111 +152,51 @@ class SpatialforgeModel(ModelBackend):
     def answer(self, request: Request) -> Reply:
         check_settings(request.settings)
         sample = self._sample(request)  # reading files happens outside the lock, in the caller's thread
-        start = time.perf_counter()
-        if request.settings.temperature == 0 and self.max_concurrency > 1:
-            text, usage = self._batcher.submit(sample, request.settings)
-        else:
-            with self._lock:
-                [(text, usage)] = self._generate([sample], request.settings)
-        return Reply(
-            text=text, model=self.model.config.name, latency_s=time.perf_counter() - start, usage=usage
-        )
+        if self._worker is not None:
+            return self._worker.submit(request, sample).result()
+        return self._run_batch([(request, sample)])[0]
 
-    def _generate(self, samples: list[Any], settings: GenerationSettings) -> list[tuple[str, dict[str, int]]]:
-        """One generate call over `samples` (left-padded together); the caller holds the lock."""
-        batch = self.model.collate(samples, with_labels=False).to(self.model.device, self.model.dtype)
-        generation = self.model.generate(
-            batch,
-            max_new_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            seed=settings.seed,
-        )
+    def _run_batch(self, entries: list[tuple[Request, Any]]) -> list[Reply]:
+        """One generate call over the samples of `entries` (left-padded together; equal settings)."""
+        settings = entries[0][0].settings
+        start = time.perf_counter()
+        with self._lock:
+            batch = self.model.collate([sample for _, sample in entries], with_labels=False)
+            batch = batch.to(self.model.device, self.model.dtype)
+            generation = self.model.generate(
+                batch,
+                max_new_tokens=settings.max_new_tokens,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                seed=settings.seed,
+            )
+        latency = time.perf_counter() - start
         prompt_tokens = batch.attention_mask.sum(dim=1).tolist()
         return [
-            (text, {"prompt_tokens": int(n), "completion_tokens": len(ids)})
+            Reply(
+                text=text,
+                model=self.model.config.name,
+                latency_s=latency,
+                usage={"prompt_tokens": int(n), "completion_tokens": len(ids)},
+            )
             for text, ids, n in zip(generation.text, generation.token_ids, prompt_tokens, strict=True)
         ]
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
         with self._lock:
             self.model = None  # type: ignore[assignment]
 
 
-class _Batcher:
-    """Greedy requests that arrive together are answered by one generate call.
-
-    The runner keeps up to `size` requests in flight, one per thread. A thread that finds no batch running
-    becomes the leader: it takes every waiting request (up to `size`) with the same settings, generates them
-    together and hands each thread its reply; the others wait. Greedy decoding of left-padded prompts gives
-    each prompt the reply it gets alone (tested), so batching changes speed, not answers; sampled requests
-    (temperature > 0) never batch, since their random draws would depend on the batch's make-up.
-    """
-
-    def __init__(self, owner: SpatialforgeModel, size: int) -> None:
-        self.owner = owner
-        self.size = size
-        self._cond = threading.Condition()
-        self._waiting: list[dict[str, Any]] = []
-
-    def submit(self, sample: Any, settings: GenerationSettings) -> tuple[str, dict[str, int]]:
-        slot: dict[str, Any] = {"sample": sample, "settings": settings, "done": False}
-        with self._cond:
-            self._waiting.append(slot)
-        while True:
-            with self._cond:
-                if slot["done"]:
-                    break
-            # Whoever holds the model lock runs the next batch; the rest wait for their slot to fill.
-            if self.owner._lock.acquire(timeout=0.005):
-                try:
-                    self._run_one_batch()
-                finally:
-                    self.owner._lock.release()
-            else:
-                with self._cond:
-                    if not slot["done"]:
-                        self._cond.wait(timeout=0.05)
-        if "error" in slot:
-            raise slot["error"]
-        return slot["result"]
-
-    def _run_one_batch(self) -> None:
-        with self._cond:
-            if not self._waiting:
-                return
-            settings = self._waiting[0]["settings"]
-            taken = [s for s in self._waiting if s["settings"] == settings][: self.size]
-            for slot in taken:
-                self._waiting.remove(slot)
-        try:
-            results = self.owner._generate([s["sample"] for s in taken], settings)
-        except Exception as error:  # every thread of the batch sees the failure of its request
-            with self._cond:
-                for slot in taken:
-                    slot["error"], slot["done"] = error, True
-                self._cond.notify_all()
-            return
-        with self._cond:
-            for slot, result in zip(taken, results, strict=True):
-                slot["result"], slot["done"] = result, True
-            self._cond.notify_all()
-
-
 @register_model("spatialforge")
 def build_spatialforge(options: dict[str, str], items: Sequence[BenchItem]) -> ModelBackend:
-    """Factory for `spatialforge:PATH[,device=...,dtype=...,pointmaps=DIR,blank=true,batch=N]`."""
+    """Factory for `spatialforge:PATH[,device=...,dtype=...,pointmaps=DIR,blank=true,batch_size=N]`."""
     path = take_option(options, "path")
     if not path:
         raise ValueError("model 'spatialforge' needs the saved model's folder: spatialforge:PATH")
-    device, dtype, pointmaps, blank, batch = (
-        take_option(options, k) for k in ("device", "dtype", "pointmaps", "blank", "batch")
-    )
+    device, dtype, pointmaps = (take_option(options, k) for k in ("device", "dtype", "pointmaps"))
+    blank = bool_option("spatialforge", options, "blank")
+    batch_size = int_option("spatialforge", options, "batch_size", 1) or 1
     reject_unknown("spatialforge", options)
-    if blank not in (None, "true", "false"):
-        raise ValueError(f"model 'spatialforge': blank must be true or false, got {blank!r}")
-    try:
-        batch_size = int(batch) if batch is not None else 1
-    except ValueError:
-        raise ValueError(f"model 'spatialforge': batch must be an integer, got {batch!r}") from None
-    return SpatialforgeModel(path, device, dtype, pointmaps, blank=blank == "true", batch=batch_size)
+    return SpatialforgeModel(path, device, dtype, pointmaps, blank=blank, batch_size=batch_size)
