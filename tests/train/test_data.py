@@ -18,6 +18,7 @@ from spatialforge.errors import RecordError
 from spatialforge.export.base import ExportOptions
 from spatialforge.export.run import run_export
 from spatialforge.models.pointmap import point_map_for_view
+from spatialforge.models.processing import BLANK_GREY
 from spatialforge.qa.draw_markers import MARKER_RGB, box_pixels
 from spatialforge.qa.marked_copies import run_draw_markers
 from spatialforge.scene.io import read_scenes
@@ -25,7 +26,6 @@ from spatialforge.synth.run import run_synth
 from spatialforge.synth.world import SynthConfig
 from spatialforge.tasks.registry import TASKS
 from spatialforge.train.data import (
-    BLANK_RGB,
     ExampleInfo,
     SourceConfig,
     TrainDataset,
@@ -150,7 +150,7 @@ def test_blank_keeps_text_and_sizes(data: SimpleNamespace, engine: Any) -> None:
     assert len(sample.point_maps) == len(sample.images)
     for image in sample.images:
         assert image.size == (160, 120)
-        assert np.all(np.asarray(image) == np.array(BLANK_RGB, dtype=np.uint8))
+        assert np.all(np.asarray(image) == np.array(BLANK_GREY, dtype=np.uint8))
 
 
 def test_engine_pickles_for_dataloader_workers(engine: Any) -> None:

@@ -15,13 +15,14 @@ from spatialforge.geometry.boxes2d import Box2D
 from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.geometry.transforms import RigidTransform
 from spatialforge.models.pointmap import point_map_for_view
+from spatialforge.models.processing import BLANK_GREY
 from spatialforge.qa.references import visible_objects
 from spatialforge.scene.io import read_scenes, write_scenes
 from spatialforge.scene.records import Gravity, Object3D, ObjectObservation, Scene, View
 from spatialforge.synth.assets import CATALOGUE, categories
 from spatialforge.synth.run import run_synth
 from spatialforge.synth.world import SynthConfig
-from spatialforge.train.data import BLANK_RGB, ExampleInfo, SourceConfig, open_source
+from spatialforge.train.data import ExampleInfo, SourceConfig, open_source
 from spatialforge.train.general import (
     GENERAL_TEMPLATES,
     article,
@@ -179,7 +180,7 @@ def test_general_dataset_on_synthetic_scenes(synth_scenes: Path) -> None:
     assert np.array_equal(sample.point_maps[0].xyz, expected.xyz, equal_nan=True)
     blank = ds.sample(0, blank=True)
     assert blank.point_maps == (None,) and blank.prompt == sample.prompt
-    assert np.all(np.asarray(blank.images[0]) == np.array(BLANK_RGB, dtype=np.uint8))
+    assert np.all(np.asarray(blank.images[0]) == np.array(BLANK_GREY, dtype=np.uint8))
     # Deterministic across opens; another seed asks other questions.
     again = open_source(source, base_dir=synth_scenes.parent)
     assert [again.question(i) for i in range(len(again))] == [ds.question(i) for i in range(len(ds))]

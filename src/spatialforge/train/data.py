@@ -46,10 +46,11 @@ import numpy as np
 from PIL import Image
 
 from spatialforge.errors import RecordError
+from spatialforge.export.media import marker_from_dict
 from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.jsonl import decode_line
 from spatialforge.models.pointmap import PointMap, point_map_for_view, point_map_from_depth
-from spatialforge.models.processing import BLANK_GREY, Sample, blank_image
+from spatialforge.models.processing import Sample, blank_image
 from spatialforge.qa.draw_markers import MarkerDrawError, draw_markers, markers_rejection
 from spatialforge.qa.records import Marker, qa_from_dict
 from spatialforge.scene.codec import scene_from_dict
@@ -58,9 +59,6 @@ from spatialforge.scene.records import Scene, View, resolve_inside
 FORMATS = ("engine", "webdataset", "parquet", "chat", "general")
 KINDS = ("spatial", "general")
 GENERAL_FAMILY = "general"
-# The "blanked inputs" baseline: every image becomes a uniform grey of its size (models/processing.py
-# blank_image, which the evaluation backend's blank=true uses too), every point map None.
-BLANK_RGB = BLANK_GREY
 ENGINE_QA_NAME = "data.jsonl"  # a generate output folder's merged QA file
 GENERATE_CONFIG_NAME = "config.json"
 # LRU sizes (per process): a scene record is ~10-100 KB parsed; a 640x480 point map ~4.6 MB.
@@ -285,16 +283,6 @@ def image_from_bytes(data: bytes, *, file: str, record: str | None, field: str) 
         raise RecordError(
             "image_unreadable", f"{type(err).__name__}: {err}", file=file, record=record, field=field
         ) from None
-
-
-def marker_from_dict(data: Mapping[str, Any]) -> Marker:
-    return Marker(
-        str(data["kind"]),
-        str(data["colour"]),
-        int(data["image_index"]),
-        tuple(float(c) for c in data["geometry_norm"]),
-        tuple(float(c) for c in data["geometry_px"]),
-    )
 
 
 def markers_on(record: Mapping[str, Any], index: int) -> list[Marker]:
