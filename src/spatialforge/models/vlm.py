@@ -254,11 +254,14 @@ def build_model(config: ModelConfig, base_dir: Path | None = None) -> SpatialVLM
     return SpatialVLM(config, base_dir)
 
 
-def next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of predicting labels[:, t + 1] from position t, over labelled positions."""
+def next_token_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy (fp32) of predicting labels[:, t + 1] from position t over labelled positions: their
+    mean, or their sum (reduction="sum": the trainer divides by the global batch's target count)."""
     shifted_logits = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
     shifted_labels = labels[:, 1:].reshape(-1)
-    return functional.cross_entropy(shifted_logits, shifted_labels, ignore_index=IGNORE_INDEX)
+    return functional.cross_entropy(
+        shifted_logits, shifted_labels, ignore_index=IGNORE_INDEX, reduction=reduction
+    )
 
 
 def _pick(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> torch.Tensor:

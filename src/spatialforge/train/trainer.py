@@ -36,12 +36,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from spatialforge.models.backbones.base import IGNORE_INDEX
 from spatialforge.models.processing import Batch, Sample, collate
-from spatialforge.models.vlm import SpatialVLM, build_model
+from spatialforge.models.vlm import SpatialVLM, build_model, next_token_loss
 from spatialforge.train.config import TrainConfig, resume_differences
 
 CHECKPOINTS = "checkpoints"
@@ -304,16 +303,6 @@ def target_count(labels: torch.Tensor) -> int:
     return int((labels[:, 1:] != IGNORE_INDEX).sum())
 
 
-def summed_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Sum (not mean) of next-token cross-entropies over labelled positions, in fp32."""
-    return functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-        labels[:, 1:].reshape(-1),
-        ignore_index=IGNORE_INDEX,
-        reduction="sum",
-    )
-
-
 def _step_seed(seed: int, step: int, rank: int) -> int:
     digest = hashlib.sha256(f"{seed}/{step}/{rank}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
@@ -458,11 +447,11 @@ def _no_sync(wrapped: nn.Module, sync: bool) -> contextlib.AbstractContextManage
 
 
 def _open_datasets(config: TrainConfig) -> list[Any]:
-    from spatialforge.train.data import open_source
+    from spatialforge.train.data import open_sources
 
     if not config.data.sources:
         raise ValueError("data.sources: no training data (set --set data.sources=[{...}] or a config file)")
-    return [open_source(source) for source in config.data.sources]
+    return open_sources(config.data.sources)
 
 
 def _prepare_output(
@@ -598,7 +587,7 @@ def train(
                     torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=use_bf16),
                 ):
                     logits = wrapped(replace(batch, labels=None)).logits
-                    micro_loss = summed_loss(logits, labels)
+                    micro_loss = next_token_loss(logits, labels, reduction="sum")
                     (micro_loss * (dist.world / max(1, n_targets))).backward()
                 loss_sum += micro_loss.detach().double()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, config.optim.clip or math.inf)
