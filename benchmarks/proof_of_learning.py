@@ -44,15 +44,6 @@ from pathlib import Path
 from typing import Any
 
 ARMS = ("metric", "blank", "rgb", "relative_depth", "no_l01", "stage_3d_late", "stage_3d_early")
-LEVEL_ONE_TASKS = (
-    "object_location",
-    "object_distance_camera",
-    "object_depth",
-    "object_size",
-    "object_orientation",
-    "object_viewpoint",
-    "object_viewpoint_angle",
-)
 
 
 def run(command: list[str], log: list[dict[str, Any]], *, check: bool = True) -> float:
@@ -172,8 +163,11 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
         if arm == "stage_3d_late":
             stage1["data"]["mixture"]["spatial_general_ratio"] = [0, 1]
         else:
-            # a task-weight dict draws only the tasks it names: the level-1 object probing tasks
-            stage1["data"]["mixture"]["task_weights"] = {task: 1.0 for task in LEVEL_ONE_TASKS}
+            # a task-weight dict draws only the tasks it names: the single-view level-1 (object probing) tasks
+            from spatialforge.tasks.registry import TASKS
+
+            probing = [name for name, spec in TASKS.items() if spec.level == 1 and spec.scope == "view"]
+            stage1["data"]["mixture"]["task_weights"] = dict.fromkeys(probing, 1.0)
             stage1["data"]["mixture"]["spatial_general_ratio"] = [1, 1]
         stage1["checkpoint"]["every"] = stage1["train"]["steps"]
         config["model"]["config"] = str(work / "runs" / f"{arm}_stage1" / "final")
