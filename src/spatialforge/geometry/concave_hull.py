@@ -33,7 +33,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.spatial import Delaunay, QhullError
 
 VOXEL_SIZE_M = 0.05
 ALPHA_PER_M = 2.0
@@ -150,6 +149,10 @@ def concave_hull(
     used = cells if downsampled else np.unique(points, axis=0)
     if len(used) < 3:  # three or more distinct input points always give at least three cells or points
         return TOO_FEW_POINTS
+    # Imported here: scipy.spatial costs a quarter of a second at start-up, and most processes that import
+    # this module (every `spatialforge generate`, through the multi-view tasks) never triangulate.
+    from scipy.spatial import Delaunay, QhullError
+
     try:
         simplices = Delaunay(used).simplices  # (T, 3) vertex indices
     except QhullError:
