@@ -74,6 +74,9 @@ class ViewContext:
         self._vertical: dict[str, tuple[float, float]] = {}
         self._references: dict[str, list[Reference] | ReferenceRefusal] = {}
         self._usable: dict[tuple[str, frozenset[str]], list[Reference]] = {}
+        # (object_id, colour, image number) -> its box-marker reference (the clipped 2D box and its 0-1000
+        # grid are computed once per object and colour, not for every question that marks it).
+        self._markers: dict[tuple[str, str, int | None], Reference] = {}
         # object_id -> (3,) box centre, metres, in cam / in the judging frame, and (3,) unit front in the
         # judging frame (None for front-less objects), for the visible objects below; the Euclidean distance
         # camera centre -> box centre, metres, for every object (references compare a visible object with
@@ -197,4 +200,26 @@ class ViewContext:
             self._usable[key] = usable
         if usable and usable[0].kind != "marker":
             return usable[below(rng, len(usable))]
-        return marker_reference(self.view, obj, used_colours, colours)
+        return self.marker(obj, used_colours, colours)
+
+    def marker(
+        self,
+        obj: Object3D,
+        used_colours: Sequence[str],
+        colours: Sequence[str] = MARKER_COLOURS,
+        image_number: int | None = None,
+    ) -> Reference | ReferenceRefusal:
+        """qa.references.marker_reference in this view (the first colour of `colours` not in used_colours),
+        built once per object, colour and image number."""
+        for colour in colours:
+            if colour not in used_colours:
+                break
+        else:
+            return marker_reference(self.view, obj, used_colours, colours, image_number)  # the refusal
+        key = (obj.object_id, colour, image_number)
+        found = self._markers.get(key)
+        if found is None:
+            found = marker_reference(self.view, obj, used_colours, colours, image_number)
+            assert not isinstance(found, ReferenceRefusal)  # a free colour exists
+            self._markers[key] = found
+        return found

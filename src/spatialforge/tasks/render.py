@@ -66,7 +66,6 @@ from spatialforge.qa.references import (
     MARKER_COLOURS,
     ReferenceRefusal,
     category_reference,
-    marker_reference,
 )
 from spatialforge.qa.units import (
     area_unit_options,
@@ -382,13 +381,13 @@ class Renderer:
             if m.image is None:  # named by its category alone; the task checked it is unique
                 ref = category_reference(obj)
             elif self.multi_image:
-                ref = image_ctx.visibility_of(obj) or marker_reference(
-                    image_ctx.view, obj, used_colours, self.marker_colours, image_number=m.image + 1
+                ref = image_ctx.visibility_of(obj) or image_ctx.marker(
+                    obj, used_colours, self.marker_colours, image_number=m.image + 1
                 )
             else:
                 ref = image_ctx.refer(obj, rng, used_colours, fact.avoid_criteria, self.marker_colours)
                 if self.always_mark and not isinstance(ref, ReferenceRefusal) and ref.marker is None:
-                    ref = marker_reference(image_ctx.view, obj, used_colours, self.marker_colours)
+                    ref = image_ctx.marker(obj, used_colours, self.marker_colours)
             if isinstance(ref, ReferenceRefusal):
                 return f"reference_{ref.reason}"
             slots[m.slot] = ref.text
