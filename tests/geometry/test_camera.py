@@ -48,6 +48,17 @@ def test_point_map_from_depth():
         cam.point_map(np.ones((3, 2)))
 
 
+def test_point_map_equals_the_per_pixel_formula_bit_for_bit():
+    # Broadcast per row and column, the arithmetic must stay ((u - cx) / fx) * z for every pixel (u, v).
+    rng = np.random.default_rng(0)
+    cam = PinholeCamera(525.3, 519.7, 319.2, 241.9, width=64, height=48)
+    depth = rng.uniform(0.1, 9.0, (48, 64))
+    depth[rng.random((48, 64)) < 0.1] = np.nan
+    v, u = np.mgrid[0:48, 0:64].astype(float)
+    expected = np.stack([(u - cam.cx) / cam.fx * depth, (v - cam.cy) / cam.fy * depth, depth], axis=-1)
+    assert np.array_equal(cam.point_map(depth), expected, equal_nan=True)
+
+
 def test_from_matrix_round_trip_and_rejects_skew():
     cam = PinholeCamera.from_matrix(CAM.matrix(), 640, 480)
     assert cam == CAM

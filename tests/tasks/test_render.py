@@ -33,7 +33,7 @@ from spatialforge.geometry.rotations import rot_z
 from spatialforge.geometry.transforms import RigidTransform
 from spatialforge.qa.choices import angle_text
 from spatialforge.qa.records import norm_from_px, qa_from_dict, qa_to_dict
-from spatialforge.qa.references import MARKER_COLOURS, reference_options
+from spatialforge.qa.references import MARKER_COLOURS, ReferenceRefusal, marker_reference, reference_options
 from spatialforge.qa.units import VOLUME_TO_M3
 from spatialforge.scene.records import Gravity, Object3D, ObjectObservation, Scene, View
 from spatialforge.sources.fronts import has_semantic_front
@@ -580,6 +580,22 @@ def test_markers_for_indistinguishable_twins() -> None:
             assert m["geometry_norm"] == expected
             assert all(0 <= v <= 1000 for v in expected)
         assert r["markers"][0]["geometry_norm"] != r["markers"][1]["geometry_norm"]
+
+
+def test_view_marker_cache_matches_marker_reference() -> None:
+    """ViewContext.marker hands out the first free colour like qa.references.marker_reference, builds each
+    (object, colour, image number) once, and refuses when every colour is used."""
+    ctx = _ctx(TWINS)
+    chair = next(o for o in TWINS.objects if o.category == "chair")
+    for used in ((), ("red",), ("red", "green")):
+        for number in (None, 2):
+            got = ctx.marker(chair, used, MARKER_COLOURS, number)
+            assert got == marker_reference(ctx.view, chair, used, MARKER_COLOURS, number)
+            assert ctx.marker(chair, used, MARKER_COLOURS, number) is got  # built once
+    assert ctx.marker(chair, ("green",), MARKER_COLOURS).marker.colour == "red"
+    assert ctx.marker(chair, ("green",), MARKER_COLOURS) is ctx.marker(chair, (), MARKER_COLOURS)
+    refused = ctx.marker(chair, MARKER_COLOURS, MARKER_COLOURS)
+    assert isinstance(refused, ReferenceRefusal) and refused.reason == "no_free_marker_colour"
 
 
 def test_marker_only_where_needed() -> None:
