@@ -275,6 +275,25 @@ def box_marker(view: View, obj: Object3D, colour: str) -> ReferenceMarker:
     )
 
 
+def first_free_colour(colours: Sequence[str], used_colours: Sequence[str]) -> str | None:
+    """The first of `colours` (the order markers are handed out in) not in used_colours, or None."""
+    return next((c for c in colours if c not in used_colours), None)
+
+
+def no_free_colour(used_colours: Sequence[str]) -> ReferenceRefusal:
+    return ReferenceRefusal("no_free_marker_colour", f"used: {sorted(used_colours)}")
+
+
+def marker_reference_in(view: View, obj: Object3D, colour: str, image_number: int | None = None) -> Reference:
+    """A box-marker reference to obj in the given colour. image_number: in a question about several images,
+    the 1-based number of the image the box is drawn on, named in the text ("the chair (highlighted by the
+    red box in image 2)")."""
+    marker = box_marker(view, obj, colour)
+    where = "" if image_number is None else f" in image {image_number}"
+    text = f"the {_category_text(obj)} (highlighted by the {colour} box{where})"
+    return Reference(obj.object_id, text, "marker", None, marker)
+
+
 def marker_reference(
     view: View,
     obj: Object3D,
@@ -282,16 +301,12 @@ def marker_reference(
     colours: Sequence[str] = MARKER_COLOURS,
     image_number: int | None = None,
 ) -> Reference | ReferenceRefusal:
-    """A box-marker reference in the first colour of `colours` (MARKER_COLOURS by default) not in
-    used_colours. image_number: in a question about several images, the 1-based number of the image the box
-    is drawn on, named in the text ("the chair (highlighted by the red box in image 2)")."""
-    free = [c for c in colours if c not in used_colours]
-    if not free:
-        return ReferenceRefusal("no_free_marker_colour", f"used: {sorted(used_colours)}")
-    marker = box_marker(view, obj, free[0])
-    where = "" if image_number is None else f" in image {image_number}"
-    text = f"the {_category_text(obj)} (highlighted by the {marker.colour} box{where})"
-    return Reference(obj.object_id, text, "marker", None, marker)
+    """marker_reference_in the first colour of `colours` (MARKER_COLOURS by default) not in used_colours, or
+    the refusal "no_free_marker_colour"."""
+    colour = first_free_colour(colours, used_colours)
+    if colour is None:
+        return no_free_colour(used_colours)
+    return marker_reference_in(view, obj, colour, image_number)
 
 
 def reference_options(

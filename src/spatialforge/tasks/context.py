@@ -22,7 +22,9 @@ from spatialforge.qa.references import (
     MARKER_COLOURS,
     Reference,
     ReferenceRefusal,
-    marker_reference,
+    first_free_colour,
+    marker_reference_in,
+    no_free_colour,
     reference_options,
     visibility_refusal,
 )
@@ -211,15 +213,11 @@ class ViewContext:
     ) -> Reference | ReferenceRefusal:
         """qa.references.marker_reference in this view (the first colour of `colours` not in used_colours),
         built once per object, colour and image number."""
-        for colour in colours:
-            if colour not in used_colours:
-                break
-        else:
-            return marker_reference(self.view, obj, used_colours, colours, image_number)  # the refusal
+        colour = first_free_colour(colours, used_colours)
+        if colour is None:
+            return no_free_colour(used_colours)
         key = (obj.object_id, colour, image_number)
         found = self._markers.get(key)
         if found is None:
-            found = marker_reference(self.view, obj, used_colours, colours, image_number)
-            assert not isinstance(found, ReferenceRefusal)  # a free colour exists
-            self._markers[key] = found
+            found = self._markers[key] = marker_reference_in(self.view, obj, colour, image_number)
         return found

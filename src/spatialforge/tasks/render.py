@@ -66,6 +66,7 @@ from spatialforge.qa.references import (
     MARKER_COLOURS,
     ReferenceRefusal,
     category_reference,
+    first_free_colour,
 )
 from spatialforge.qa.units import (
     area_unit_options,
@@ -447,17 +448,17 @@ class Renderer:
         if rng.random() >= POINT_MARKER_PROBABILITY:
             x, y = pixel.norm
             return f"the point at ({x}, {y}){where}", None
-        free = [c for c in self.marker_colours if c not in used_colours]
-        if not free:
+        colour = first_free_colour(self.marker_colours, used_colours)
+        if colour is None:
             return None
         mark = {
             "kind": "point",
-            "colour": free[0],
+            "colour": colour,
             "image_index": image,
             "geometry_norm": list(pixel.norm),
             "geometry_px": list(pixel.px),
         }
-        return f"the {free[0]} point{where}", mark
+        return f"the {colour} point{where}", mark
 
     # ------------------------------------------------------------------ formats
 
