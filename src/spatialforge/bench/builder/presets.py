@@ -67,6 +67,20 @@ class Preset:
         return sum(t.n for t in self.tasks)
 
 
+def _spar_numeric(name: str, source_task: str, variants: tuple[str, ...] = ()) -> PresetTask:
+    """A SPAR-Bench depth or distance task (Low): 400 fill items in metres, scored by SPAR's MRA rule."""
+    return PresetTask(
+        name,
+        source_task,
+        400,
+        ("fill",),
+        "low",
+        variants=variants,
+        scoring=SPAR_NUMERIC,
+        display_units=SPAR_UNITS,
+    )
+
+
 PRESETS: dict[str, Preset] = {
     "spatialvqa": Preset(
         name="spatialvqa",
@@ -140,43 +154,10 @@ PRESETS: dict[str, Preset] = {
         "distance inference, object relations and spatial imagination by accuracy (High); 400 per task",
         source="SPAR (paper 003) sec. 3.3, Table 4; released lmms_eval sparbench utils (bench/aggregate.py)",
         tasks=(
-            PresetTask(
-                "depth_prediction_oc",
-                "object_depth",
-                400,
-                ("fill",),
-                "low",
-                scoring=SPAR_NUMERIC,
-                display_units=SPAR_UNITS,
-            ),
-            PresetTask(
-                "depth_prediction_oo",
-                "depth_oo",
-                400,
-                ("fill",),
-                "low",
-                scoring=SPAR_NUMERIC,
-                display_units=SPAR_UNITS,
-            ),
-            PresetTask(
-                "distance_prediction_oc",
-                "object_distance_camera",
-                400,
-                ("fill",),
-                "low",
-                scoring=SPAR_NUMERIC,
-                display_units=SPAR_UNITS,
-            ),
-            PresetTask(
-                "distance_prediction_oo",
-                "relative_distance",
-                400,
-                ("fill",),
-                "low",
-                variants=("euclidean",),
-                scoring=SPAR_NUMERIC,
-                display_units=SPAR_UNITS,
-            ),
+            _spar_numeric("depth_prediction_oc", "object_depth"),
+            _spar_numeric("depth_prediction_oo", "depth_oo"),
+            _spar_numeric("distance_prediction_oc", "object_distance_camera"),
+            _spar_numeric("distance_prediction_oo", "relative_distance", variants=("euclidean",)),
             PresetTask("distance_infer_center_oo", "closer_of_two", 400, ("mcq",), "high"),
             PresetTask("obj_spatial_relation_oo", "relative_direction", 400, ("mcq",), "high"),
             PresetTask("spatial_imagination_oc", "spatial_imagination_oc", 400, ("mcq",), "high"),
@@ -196,43 +177,10 @@ PRESETS: dict[str, Preset] = {
 # The 12 multi-view tasks of SPAR-Bench (paper 003 Table 4; levels and metrics: bench/aggregate.py), each made
 # by our multi-view task of the same meaning (tasks/multiview_variants.py, tasks/multiview_tasks.py).
 _SPAR_MULTI_VIEW = (
-    PresetTask(
-        "depth_prediction_oc_mv",
-        "object_depth_mv",
-        400,
-        ("fill",),
-        "low",
-        scoring=SPAR_NUMERIC,
-        display_units=SPAR_UNITS,
-    ),
-    PresetTask(
-        "depth_prediction_oo_mv",
-        "depth_oo_mv",
-        400,
-        ("fill",),
-        "low",
-        scoring=SPAR_NUMERIC,
-        display_units=SPAR_UNITS,
-    ),
-    PresetTask(
-        "distance_prediction_oc_mv",
-        "object_distance_camera_mv",
-        400,
-        ("fill",),
-        "low",
-        scoring=SPAR_NUMERIC,
-        display_units=SPAR_UNITS,
-    ),
-    PresetTask(
-        "distance_prediction_oo_mv",
-        "relative_distance_mv",
-        400,
-        ("fill",),
-        "low",
-        variants=("euclidean",),
-        scoring=SPAR_NUMERIC,
-        display_units=SPAR_UNITS,
-    ),
+    _spar_numeric("depth_prediction_oc_mv", "object_depth_mv"),
+    _spar_numeric("depth_prediction_oo_mv", "depth_oo_mv"),
+    _spar_numeric("distance_prediction_oc_mv", "object_distance_camera_mv"),
+    _spar_numeric("distance_prediction_oo_mv", "relative_distance_mv", variants=("euclidean",)),
     PresetTask("position_matching", "position_matching", 400, ("mcq",), "medium"),
     PresetTask("camera_motion_infer", "camera_motion_infer", 400, ("mcq",), "medium"),
     # Scored by the mean MRA of the five components, the released string as the gold (SPAR's
