@@ -22,12 +22,15 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
    the harness's tables.json.
 
 Results: --out (JSON: commands, machine, data sizes, training logs' summaries, per-arm level and task tables,
-and for each level whether metric's CI lies above blank's). Every step is skipped when its output exists, so
-a killed run resumes. Example (the recorded GPU run):
+for each level whether metric's CI lies above blank's, and the paired per-level difference metric - blank).
+Every step is skipped when its output exists, so a killed run resumes, and arms can run side by side on one
+GPU as separate invocations with their own --out; a later invocation naming all of them joins the results.
+Example (run B of docs/TRAINING.md; the two arms ran side by side):
 
-    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 4000 --bench-scenes 400 \
-        --steps 3000 --batch 128 --workers 14 --arms metric,blank \
-        --out benchmarks/results/proof_of_learning.json
+    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 12000 --bench-scenes 400 \
+        --workers 16 --arms "" --out data.json
+    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 12000 --bench-scenes 400 \
+        --steps 5500 --batch 256 --workers 16 --loader-workers 7 --arms metric --out metric.json
 """
 
 from __future__ import annotations
@@ -129,7 +132,7 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
             "blank_inputs": False,
             "num_workers": args.loader_workers,
         },
-        "optim": {"lr": args.lr, "weight_decay": 0.1, "warmup_fraction": 0.01, "schedule": "constant"},
+        "optim": {"lr": args.lr, "weight_decay": 0.1, "warmup_fraction": 0.01, "schedule": args.schedule},
         "train": {
             "steps": args.steps,
             "global_batch": args.batch,
@@ -253,6 +256,38 @@ def compare(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
     return out
 
 
+def paired_levels(work: Path, results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
+    """Per level: a - b over the items both arms answered, with a paired percentile-bootstrap 95% CI
+    (evaluate.report.stats.paired_bootstrap: items resampled with both arms' scores kept together). Pairing
+    removes the spread of item difficulty that two separate CIs count twice, so it is the sharper test; the
+    acceptance bar itself is the separate CIs (`compare`)."""
+    from spatialforge.evaluate.report.stats import paired_bootstrap
+
+    paths = [work / "evals" / arm / "score" / "items.jsonl" for arm in (a, b)]
+    if a not in results or b not in results or not all(p.is_file() for p in paths):
+        return {}  # an arm kept from an earlier invocation on another machine: no per-item scores here
+    level_of = {row["task"]: row["level"] for row in results[a]["tables"]["tasks"]}
+
+    def scores(path: Path) -> dict[str, tuple[str, float]]:
+        rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+        return {row["id"]: (row["task"], float(row["score"])) for row in rows}
+
+    sa, sb = scores(paths[0]), scores(paths[1])
+    common = sorted(set(sa) & set(sb))
+    out = {}
+    for level in sorted({level_of[sa[i][0]] for i in common if level_of.get(sa[i][0]) is not None}):
+        ids = [i for i in common if level_of.get(sa[i][0]) == level]
+        d = paired_bootstrap([sb[i][1] for i in ids], [sa[i][1] for i in ids])
+        ci = list(d.ci) if d.ci is not None else None
+        out[f"L{level}"] = {
+            "n": d.n,
+            f"{a}_minus_{b}": d.diff,
+            "ci": ci,
+            "above_zero": bool(ci and ci[0] > 0),
+        }
+    return out
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version()}
     try:
@@ -280,6 +315,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", default="cosine", choices=("constant", "cosine"), help="After warm-up.")
     parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")
     parser.add_argument("--device", default="auto", help="Evaluation device (auto: cuda when available).")
@@ -317,6 +353,7 @@ def main() -> None:
         record["earlier_commands"] = earlier_commands
         record["metric_vs_blank"] = compare(results, "metric", "blank")
         record["metric_vs_rgb"] = compare(results, "metric", "rgb")
+        record["metric_vs_blank_paired"] = paired_levels(work, results, "metric", "blank")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(record, indent=1) + "\n")
 
