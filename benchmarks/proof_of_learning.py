@@ -119,13 +119,28 @@ def sources(work: Path) -> list[dict[str, Any]]:
     return [spatial, general]
 
 
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """named_config options of the `small` model: its vision tower at --image-size (square, a multiple of the
+    patch size; the point map follows the same size). Empty at the config's own size."""
+    from spatialforge.models.config import named_config
+
+    vision = dict(named_config("small").backbone["vision"])
+    if args.image_size in (None, vision["image_size"]):
+        return {}
+    if args.image_size % vision["patch_size"]:
+        raise SystemExit(
+            f"--image-size {args.image_size} is not a multiple of the patch size {vision['patch_size']}"
+        )
+    return {"backbone": {"vision": {**vision, "image_size": args.image_size}}}
+
+
 def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, Any]:
     """Shared by every arm: the small model, HiSpatial's task weights and 7:1 spatial:general mix, AdamW
     with a 1% warm-up and a constant rate (SPEC section 6), bf16 on CUDA; the lr is ours: HiSpatial's 2e-5
     fine-tunes a pretrained 3B model, a from-scratch 15M model needs a larger one."""
     return {
         "name": name,
-        "model": {"config": "small", "options": {}},
+        "model": {"config": "small", "options": model_options(args)},
         "data": {
             "sources": sources(work),
             "mixture": {"spatial_general_ratio": [7, 1], "task_weights": "hispatial", "exclude_levels": []},
@@ -151,9 +166,9 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
     if arm == "blank":
         config["data"]["blank_inputs"] = True
     elif arm == "rgb":
-        config["model"]["options"] = {"geometry": "none"}
+        config["model"]["options"]["geometry"] = "none"
     elif arm == "relative_depth":
-        config["model"]["options"] = {"geometry": "relative_depth"}
+        config["model"]["options"]["geometry"] = "relative_depth"
     elif arm == "no_l01":
         config["data"]["mixture"]["exclude_levels"] = [0, 1]
     elif arm in ("stage_3d_late", "stage_3d_early"):
@@ -174,6 +189,7 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
             stage1["data"]["mixture"]["spatial_general_ratio"] = [1, 1]
         stage1["checkpoint"]["every"] = stage1["train"]["steps"]
         config["model"]["config"] = str(work / "runs" / f"{arm}_stage1" / "final")
+        config["model"]["options"] = {}  # the saved stage-1 model fixes its own shape
         return [stage1, config]
     return [config]
 
@@ -312,6 +328,7 @@ def main() -> None:
     parser.add_argument("--n-per-task", type=int, default=100)
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=120)
+    parser.add_argument("--image-size", type=int, default=None, help="Model input size (small: 96 px).")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
