@@ -15,6 +15,7 @@ object's edge into points that lie on no surface), validity travelling with the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -57,12 +58,24 @@ class ImageTransform:
 
     def image(self, image: Image.Image) -> np.ndarray:
         """PIL image -> (3, size, size) float32, normalised."""
-        rgb = image.convert("RGB")
+        out = np.empty((3, self.size, self.size), dtype=np.float32)
+        self.image_into(image, out)
+        return out
+
+    def image_into(self, image: Image.Image, out: np.ndarray) -> None:
+        """`image(image)` written into `out`, a (3, size, size) float32 array (a slot of a batch)."""
+        if out.shape != (3, self.size, self.size) or out.dtype != np.float32:
+            side = self.size
+            raise ValueError(f"out must be (3, {side}, {side}) float32, got {out.shape} {out.dtype}")
+        rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert() would only copy an RGB image
         plan = self.plan(*rgb.size)
         resized = rgb.resize(plan.out, Image.Resampling.BICUBIC, box=plan.crop)
-        pixels = np.asarray(resized, dtype=np.float32) / 255.0  # (H, W, 3) in [0, 1]
-        pixels = (pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+        # ((pixels / 255) - mean) / std in float32, element for element, computed channel-first: over
+        # (H, W, 3) the (3,) mean and std broadcast in 3-element inner loops, several times slower.
+        out[...] = np.asarray(resized).transpose(2, 0, 1)  # (3, H, W) uint8 -> float32, exact
+        np.divide(out, 255.0, out=out)  # [0, 1]
+        np.subtract(out, np.asarray(self.mean, np.float32)[:, None, None], out=out)
+        np.divide(out, np.asarray(self.std, np.float32)[:, None, None], out=out)
 
     def point_map(
         self, xyz: np.ndarray, valid: np.ndarray, image_size: tuple[int, int]
@@ -75,12 +88,25 @@ class ImageTransform:
             raise ValueError(
                 f"point map must be (H, W, 3) with validity (H, W); got {xyz.shape}, {valid.shape}"
             )
-        plan = self.plan(*image_size)
-        x0, y0, x1, y1 = plan.crop
-        out_w, out_h = plan.out
-        sx, sy = w / image_size[0], h / image_size[1]  # point-map pixels per image pixel
-        u = x0 + (np.arange(out_w) + 0.5) * (x1 - x0) / out_w  # (out_w,) image x of output centres
-        v = y0 + (np.arange(out_h) + 0.5) * (y1 - y0) / out_h
-        cols = np.clip(np.floor(u * sx).astype(np.int64), 0, w - 1)  # nearest point-map pixel
-        rows = np.clip(np.floor(v * sy).astype(np.int64), 0, h - 1)
-        return xyz[rows[:, None], cols[None, :]], valid[rows[:, None], cols[None, :]]
+        flat = _nearest_pixels(self, h, w, (image_size[0], image_size[1]))  # (size, size) into h * w
+        # take() on the flattened map: the values of xyz[rows[:, None], cols[None, :]] (the same pixels),
+        # several times faster than 2-D fancy indexing.
+        return xyz.reshape(h * w, 3).take(flat, axis=0), valid.reshape(h * w).take(flat)
+
+
+@lru_cache(maxsize=64)
+def _nearest_pixels(transform: ImageTransform, h: int, w: int, image_size: tuple[int, int]) -> np.ndarray:
+    """(out_h, out_w) flat indices (row * w + col) of the (h, w) point-map pixel nearest each output pixel
+    centre of an image of image_size (width, height) under `transform`'s plan; read-only. Cached: a loader
+    meets a few image and point-map sizes (74 KB each at 96 px)."""
+    plan = transform.plan(*image_size)
+    x0, y0, x1, y1 = plan.crop
+    out_w, out_h = plan.out
+    sx, sy = w / image_size[0], h / image_size[1]  # point-map pixels per image pixel
+    u = x0 + (np.arange(out_w) + 0.5) * (x1 - x0) / out_w  # (out_w,) image x of output centres
+    v = y0 + (np.arange(out_h) + 0.5) * (y1 - y0) / out_h
+    cols = np.clip(np.floor(u * sx).astype(np.int64), 0, w - 1)  # nearest point-map pixel
+    rows = np.clip(np.floor(v * sy).astype(np.int64), 0, h - 1)
+    flat = rows[:, None] * w + cols[None, :]
+    flat.flags.writeable = False
+    return flat

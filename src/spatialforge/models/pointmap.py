@@ -80,12 +80,33 @@ def point_map_from_depth(depth: np.ndarray, camera: PinholeCamera) -> PointMap:
         )
     if not np.issubdtype(depth.dtype, np.number) or np.issubdtype(depth.dtype, np.complexfloating):
         raise RecordError("wrong_type", f"depth must be real numbers, got {depth.dtype}", field="depth")
-    z = depth.astype(np.float64)
+    # float32 and float64 widen to float64 exactly inside the products below; other types are converted
+    # once, as the products would convert them.
+    z = depth if depth.dtype in (np.float32, np.float64) else depth.astype(np.float64)
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(z) & (z > 0)
-    z = np.where(valid, z, np.nan)
-    xyz = camera.point_map(z)  # (H, W, 3) metres, camera frame; NaN where z is NaN
-    return PointMap(_invalid_to_nan(xyz, valid), valid)
+    return PointMap(_camera_points_float32(z, valid, camera), valid)
+
+
+def _camera_points_float32(z: np.ndarray, valid: np.ndarray, camera: PinholeCamera) -> np.ndarray:
+    """(H, W) z-depth (metres) + (H, W) validity -> (H, W, 3) float32 camera-frame points, NaN where invalid.
+
+    The values of `_invalid_to_nan(camera.point_map(z), valid)`, bit for bit: the same float64 arithmetic,
+    ((u - cx) / fx) * z per column and ((v - cy) / fy) * z per row, each product rounded once to float32 as
+    it is stored. Writing float32 directly skips the (H, W, 3) float64 map and its copy, which cost more
+    than the arithmetic in the training loader (one point map per sample; tests/train/test_loader_identity.py
+    compares the two)."""
+    h, w = z.shape
+    x_over_z = (np.arange(w, dtype=float) - camera.cx) / camera.fx  # (W,), as PinholeCamera.point_map
+    y_over_z = (np.arange(h, dtype=float) - camera.cy) / camera.fy  # (H,)
+    xyz = np.empty((h, w, 3), dtype=np.float32)
+    # Invalid pixels (NaN, inf, <= 0) may make inf * 0 or overflow here; they are overwritten with NaN below.
+    with np.errstate(invalid="ignore", over="ignore"):
+        xyz[..., 0] = x_over_z[None, :] * z  # (H, W) float64 products (z widens exactly), stored as float32
+        xyz[..., 1] = y_over_z[:, None] * z
+        xyz[..., 2] = z
+    xyz[~valid] = np.nan
+    return xyz
 
 
 def point_map_from_points(points_cam: np.ndarray, camera: PinholeCamera) -> PointMap:

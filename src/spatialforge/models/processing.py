@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from PIL import Image
 
@@ -90,12 +89,25 @@ def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 def collate(model: object, samples: Sequence[Sample], *, with_labels: bool) -> Batch:
-    """Tokenise and stack `samples` for `model` (a SpatialVLM: its backbone, transforms and sources)."""
+    """Tokenise and stack `samples` for `model` (a SpatialVLM: its backbone, transforms and sources).
+
+    The image tensors are allocated once per batch and each image is written straight into its slot (a
+    stack of per-image tensors afterwards was a second copy of every pixel and point)."""
     backbone = model.backbone  # type: ignore[attr-defined]
     transforms = model.image_transforms()  # type: ignore[attr-defined]  {source: ImageTransform}
     geometry = model.geometry is not None  # type: ignore[attr-defined]
-    encoded, pixels = [], {name: [] for name in transforms}
-    points, valid = [], []
+    n_images = sum(len(sample.images) for sample in samples)  # M, images in sample order
+    pixels = {  # {source: (M, 3, size, size)} float32
+        name: torch.empty((n_images, 3, t.size, t.size), dtype=torch.float32)
+        for name, t in transforms.items()
+    }
+    side = transforms["rgb"].size if geometry else 0
+    points = torch.empty((n_images, side, side, 3), dtype=torch.float32)  # metres, camera frame
+    valid = torch.empty((n_images, side, side), dtype=torch.bool)
+    pixel_slots = {name: t.numpy() for name, t in pixels.items()}  # numpy views: written in place
+    point_slots, valid_slots = points.numpy(), valid.numpy()
+    encoded = []
+    m = 0  # the next image slot
     for sample in samples:
         if with_labels and sample.answer is None:
             raise ValueError(f"training sample without an answer (prompt {sample.prompt[:60]!r})")
@@ -104,40 +116,39 @@ def collate(model: object, samples: Sequence[Sample], *, with_labels: bool) -> B
         )
         for index, image in enumerate(sample.images):
             for name, transform in transforms.items():
-                pixels[name].append(torch.from_numpy(transform.image(image)))
+                transform.image_into(image, pixel_slots[name][m])
             if geometry:
-                side = transforms["rgb"].size
                 point_map = sample.point_maps[index] if sample.point_maps else None
                 if point_map is None:
-                    xyz, ok = np.zeros((side, side, 3), np.float32), np.zeros((side, side), bool)
+                    point_slots[m], valid_slots[m] = 0.0, False
                 else:
                     xyz, ok = transforms["rgb"].point_map(point_map.xyz, point_map.valid, image.size)
-                points.append(torch.from_numpy(np.ascontiguousarray(xyz, dtype=np.float32)))
-                valid.append(torch.from_numpy(np.ascontiguousarray(ok, dtype=bool)))
+                    point_slots[m], valid_slots[m] = xyz, ok  # (side, side, 3) and (side, side)
+            m += 1
     length = max(len(e.input_ids) for e in encoded)
     b = len(encoded)
     input_ids = torch.full((b, length), backbone.pad_token_id, dtype=torch.long)
     labels = torch.full((b, length), IGNORE_INDEX, dtype=torch.long)
     token_types = torch.ones((b, length), dtype=torch.long)
     mask = torch.zeros((b, length), dtype=torch.long)
+    # Rows written through numpy views (a token list straight into an int64 row, not a tensor per list).
+    id_rows, label_rows, type_rows, mask_rows = (t.numpy() for t in (input_ids, labels, token_types, mask))
     for row, e in enumerate(encoded):
         n = len(e.input_ids)
-        input_ids[row, length - n :] = torch.tensor(e.input_ids)
-        labels[row, length - n :] = torch.tensor(e.labels)
-        token_types[row, length - n :] = torch.tensor(e.token_type_ids)
-        mask[row, length - n :] = 1
-    stacked = {
-        name: torch.stack(t) if t else torch.zeros((0, 3, transforms[name].size, transforms[name].size))
-        for name, t in pixels.items()
-    }
+        id_rows[row, length - n :] = e.input_ids
+        label_rows[row, length - n :] = e.labels
+        type_rows[row, length - n :] = e.token_type_ids
+        mask_rows[row, length - n :] = 1
+    if not n_images:  # no images: the empty batch of the default dtype that the stack used to make
+        pixels = {name: torch.zeros((0, 3, t.size, t.size)) for name, t in transforms.items()}
     return Batch(
         input_ids=input_ids,
         attention_mask=mask,
         token_type_ids=token_types,
         position_ids=position_ids_from_mask(mask),
         labels=labels if with_labels else None,
-        pixel_values=stacked,
-        points=torch.stack(points) if geometry and points else None,
-        points_valid=torch.stack(valid) if geometry and valid else None,
+        pixel_values=pixels,
+        points=points if geometry and n_images else None,
+        points_valid=valid if geometry and n_images else None,
         image_counts=[len(s.images) for s in samples],
     )

@@ -38,7 +38,7 @@ import tarfile
 from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -54,16 +54,20 @@ from spatialforge.models.processing import Sample, blank_image
 from spatialforge.qa.draw_markers import MarkerDrawError, draw_markers, markers_rejection
 from spatialforge.qa.records import Marker, qa_from_dict
 from spatialforge.scene.codec import scene_from_dict
-from spatialforge.scene.records import Scene, View, resolve_inside
+from spatialforge.scene.records import RAYCAST_DEPTH_KIND, Scene, View, resolve_inside
 
 FORMATS = ("engine", "webdataset", "parquet", "chat", "general")
 KINDS = ("spatial", "general")
 GENERAL_FAMILY = "general"
 ENGINE_QA_NAME = "data.jsonl"  # a generate output folder's merged QA file
 GENERATE_CONFIG_NAME = "config.json"
-# LRU sizes (per process): a scene record is ~10-100 KB parsed; a 640x480 point map ~4.6 MB.
+# LRU sizes (per process): a scene record is ~10-100 KB parsed; a 640x480 point map ~4.6 MB. A view entry
+# (SceneStore.view: the scene without its objects and other views) is ~3.3 KB (synthetic indoor scenes,
+# tracemalloc), so a full view cache is ~110 MB per worker, and 12,000 one-view scenes take ~40 MB: a worker
+# drawing uniformly over the scenes then parses each scene once instead of on almost every sample.
 DEFAULT_SCENE_CACHE = 16
 DEFAULT_POINT_MAP_CACHE = 16
+DEFAULT_VIEW_CACHE = 32768
 DEFAULT_ROW_GROUP_CACHE = 2
 PYARROW_MISSING = "the parquet training reader needs pyarrow: pip install 'spatialforge[export]'"
 
@@ -364,9 +368,9 @@ class SceneEntry:
 
 
 class SceneStore:
-    """A scenes JSONL indexed by byte offset (scene_id -> line), with LRU caches of parsed scenes and of
-    point maps per (scene_id, view_id). Bad lines and duplicated scene ids are counted; a duplicated id is
-    not served (which of the two would be meant?)."""
+    """A scenes JSONL indexed by byte offset (scene_id -> line), with LRU caches of parsed scenes, of the
+    views samples read (`view`) and of point maps per (scene_id, view_id). Bad lines and duplicated scene ids
+    are counted; a duplicated id is not served (which of the two would be meant?)."""
 
     def __init__(
         self,
@@ -374,6 +378,7 @@ class SceneStore:
         *,
         scene_cache: int = DEFAULT_SCENE_CACHE,
         point_map_cache: int = DEFAULT_POINT_MAP_CACHE,
+        view_cache: int = DEFAULT_VIEW_CACHE,
         keep_views: bool = True,
     ) -> None:
         if not path.is_file():
@@ -408,6 +413,7 @@ class SceneStore:
             self.entries[scene_id] = entry
         self._reader = FileReader()
         self._scenes = LRU(scene_cache)
+        self._views = LRU(view_cache)
         self._point_maps = LRU(point_map_cache)
 
     def check(self, scene_id: str) -> tuple[str, str] | SceneEntry:
@@ -433,13 +439,26 @@ class SceneStore:
         return self._scenes.get(scene_id, load)
 
     def view(self, scene_id: str, view_id: str) -> tuple[Scene, View]:
-        scene = self.scene(scene_id)
-        try:
-            return scene, scene.view(view_id)
-        except KeyError:
-            raise RecordError(
-                "view_not_found", f"scene has no view {view_id!r}", file=str(self.path), record=scene_id
-            ) from None
+        """(scene, view) for reading the view's image and depth. The scene is cut down to what that needs
+        (its asset root, ids and metadata, this one view, and its objects only when the view's depth is
+        ray-cast from them), so that the view cache stays small: use `scene()` for the whole scene.
+
+        The first request parses the whole scene (`scene()`, with all its checks and errors); the cut-down
+        copy is then kept per (scene_id, view_id), so a scene is parsed once per process however often its
+        views are drawn (the parse was the largest part of a sample on a cache miss)."""
+
+        def make() -> tuple[Scene, View]:
+            scene = self.scene(scene_id)
+            try:
+                view = scene.view(view_id)
+            except KeyError:
+                raise RecordError(
+                    "view_not_found", f"scene has no view {view_id!r}", file=str(self.path), record=scene_id
+                ) from None
+            raycast = view.depth is not None and view.depth.kind == RAYCAST_DEPTH_KIND
+            return replace(scene, views=(view,), objects=scene.objects if raycast else ()), view
+
+        return self._views.get((scene_id, view_id), make)
 
     def point_map(self, scene_id: str, view_id: str) -> PointMap | None:
         """The view's point map from its depth (read-only arrays, shared through the cache); None when the
@@ -578,6 +597,7 @@ class EngineDataset(BaseDataset):
             _existing(scenes, "scenes file", "scenes"),
             scene_cache=option(opts, "scene_cache", DEFAULT_SCENE_CACHE, int, where),
             point_map_cache=option(opts, "point_map_cache", DEFAULT_POINT_MAP_CACHE, int, where),
+            view_cache=option(opts, "view_cache", DEFAULT_VIEW_CACHE, int, where),
         )
         self._offsets = array("q")
         self._lengths = array("q")
