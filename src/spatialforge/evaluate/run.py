@@ -5,7 +5,8 @@
 1. The benchmark's items are read and the run's identity (benchmark digest, model spec, generation settings,
    prompt) is compared with OUT/eval.json when OUT already holds a run: a resumed run must ask the same
    model the same way, or it is refused naming what differs.
-2. Items without a reply in OUT/predictions.jsonl are asked, up to the backend's max_concurrency at a time;
+2. Items without a reply in OUT/predictions.jsonl are asked, up to the backend's max_concurrency at a time
+   (a batching backend, batch_size > 1: consecutive groups of batch_size, BATCHES_IN_FLIGHT at a time);
    each reply is appended and flushed as it arrives (evaluate/store.py), so a killed run loses nothing and
    a resumed run never asks an answered item again. A backend failure (ModelError after its own retries, a
    missing image) goes to failures.jsonl, not to the predictions: the next run asks that item again.
@@ -32,6 +33,7 @@ from spatialforge.evaluate.models.base import (
     GenerationSettings,
     ModelBackend,
     ModelError,
+    Reply,
     Request,
     build_model,
     parse_model_spec,
@@ -192,11 +194,10 @@ def _request(item: BenchItem, bench_dir: Path, cfg: EvalConfig, prompt_style: st
     )
 
 
-def _ask(model: ModelBackend, request: Request, bench_root: Path) -> dict[str, Any]:
-    """The prediction record of one request; raises ModelError when the model gave no answer.
-
-    An image must be a file inside the benchmark folder once links are followed: a benchmark is data from
-    elsewhere, and a link to ~/.ssh/id_rsa must not be sent to a remote API (`image_outside_benchmark`)."""
+def _check_images(request: Request, bench_root: Path) -> None:
+    """ModelError unless every image of `request` is a file inside the benchmark folder once links are
+    followed: a benchmark is data from elsewhere, and a link to ~/.ssh/id_rsa must not be sent to a remote
+    API (`image_outside_benchmark`)."""
     for path in request.images:
         if not path.is_file():
             raise ModelError("missing_image", f"image {path} is missing", retryable=False, attempts=0)
@@ -207,8 +208,9 @@ def _ask(model: ModelBackend, request: Request, bench_root: Path) -> dict[str, A
                 retryable=False,
                 attempts=0,
             )
-    start = time.perf_counter()
-    reply = model.answer(request)
+
+
+def _prediction(request: Request, reply: Reply, start: float) -> dict[str, Any]:
     return {
         "id": request.item_id,
         "task": request.item.task if request.item else None,
@@ -222,6 +224,40 @@ def _ask(model: ModelBackend, request: Request, bench_root: Path) -> dict[str, A
     }
 
 
+def _ask(model: ModelBackend, request: Request, bench_root: Path) -> dict[str, Any]:
+    """The prediction record of one request; raises ModelError when the model gave no answer."""
+    _check_images(request, bench_root)
+    start = time.perf_counter()
+    return _prediction(request, model.answer(request), start)
+
+
+def _ask_batch(
+    model: ModelBackend, requests: Sequence[Request], bench_root: Path
+) -> list[dict[str, Any] | ModelError]:
+    """The prediction record, or the ModelError, of each request, asked together through answer_batch."""
+    results: list[dict[str, Any] | ModelError | None] = [None] * len(requests)
+    asked = []
+    for index, request in enumerate(requests):
+        try:
+            _check_images(request, bench_root)
+            asked.append(index)
+        except ModelError as error:
+            results[index] = error
+    start = time.perf_counter()
+    replies = model.answer_batch([requests[i] for i in asked]) if asked else []
+    if len(replies) != len(asked):
+        raise RuntimeError(f"answer_batch gave {len(replies)} results for {len(asked)} requests")
+    for index, reply in zip(asked, replies, strict=True):
+        results[index] = (
+            reply if isinstance(reply, ModelError) else _prediction(requests[index], reply, start)
+        )
+    return results  # type: ignore[return-value]  # every slot is filled
+
+
+# A batching backend gets this many batches at a time: one generating while the next one's inputs are read.
+BATCHES_IN_FLIGHT = 2
+
+
 def _ask_all(
     model: ModelBackend,
     requests: Sequence[Request],
@@ -229,29 +265,47 @@ def _ask_all(
     on_answer: Callable[[dict[str, Any]], None],
     on_failure: Callable[[Request, str, str, int], None],
 ) -> None:
-    """Ask every request with at most model.max_concurrency in flight; callbacks run in this thread."""
-    width = max(1, int(model.max_concurrency))
-    queue: Iterator[Request] = iter(requests)
-    in_flight: dict[Future, Request] = {}
+    """Ask every request with at most model.max_concurrency in flight (a batching backend: consecutive
+    groups of model.batch_size, BATCHES_IN_FLIGHT groups at a time); callbacks run in this thread."""
+    size = int(model.batch_size)
+    if size > 1:
+        groups = [list(requests[i : i + size]) for i in range(0, len(requests), size)]
+        width = BATCHES_IN_FLIGHT
+    else:
+        groups = [[r] for r in requests]
+        width = max(1, int(model.max_concurrency))
+    queue: Iterator[list[Request]] = iter(groups)
+    in_flight: dict[Future, list[Request]] = {}
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="eval")
     try:
         while True:
             while len(in_flight) < width:
-                request = next(queue, None)
-                if request is None:
+                group = next(queue, None)
+                if group is None:
                     break
-                in_flight[pool.submit(_ask, model, request, bench_root)] = request
+                if size > 1:
+                    future = pool.submit(_ask_batch, model, group, bench_root)
+                else:
+                    future = pool.submit(_ask, model, group[0], bench_root)
+                in_flight[future] = group
             if not in_flight:
                 return
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                request = in_flight.pop(future)
+                group = in_flight.pop(future)
                 try:
-                    on_answer(future.result())
-                except ModelError as e:
-                    on_failure(request, e.reason, str(e), e.attempts)
-                except Exception as e:  # a backend bug must not lose the run's other answers
-                    on_failure(request, f"backend_exception:{type(e).__name__}", str(e), 1)
+                    results = future.result() if size > 1 else [future.result()]
+                except Exception as e:  # every request of the group gets the group's error
+                    results = [e] * len(group)
+                for request, result in zip(group, results, strict=True):
+                    try:
+                        if isinstance(result, BaseException):
+                            raise result
+                        on_answer(result)
+                    except ModelError as e:
+                        on_failure(request, e.reason, str(e), e.attempts)
+                    except Exception as e:  # a backend bug must not lose the run's other answers
+                        on_failure(request, f"backend_exception:{type(e).__name__}", str(e), 1)
     finally:
         # An interrupted run does not wait for replies it will not record (they are asked again on resume).
         pool.shutdown(wait=False, cancel_futures=True)

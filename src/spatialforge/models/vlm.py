@@ -187,22 +187,29 @@ class SpatialVLM(nn.Module):
         done = torch.zeros(b, dtype=torch.bool, device=ids.device)
         new_tokens: list[torch.Tensor] = []
         eos = sorted(self.backbone.eos_token_ids)
+        # Made once, not per step: each step's Python and host-to-device work is most of a small model's time.
+        eos_ids = torch.tensor(eos, dtype=torch.long, device=ids.device)
+        pad = torch.full((b,), self.backbone.pad_token_id, dtype=torch.long, device=ids.device)
+        one = torch.ones((b, 1), dtype=mask.dtype, device=ids.device)
+        position = positions[:, -1:]  # (B, 1) the last position so far
         for _ in range(max_new_tokens):
             token = _pick(logits[:, -1].float(), temperature, top_p, generator).to(ids.device)  # (B,)
-            token = torch.where(done, torch.full_like(token, self.backbone.pad_token_id), token)
+            token = torch.where(done, pad, token)
             new_tokens.append(token)
-            done = done | torch.isin(token, torch.tensor(eos, device=ids.device))
+            done = done | torch.isin(token, eos_ids)
             if bool(done.all()):
                 break
-            ids = torch.cat([ids, token[:, None]], dim=1)
-            mask = torch.cat([mask, torch.ones_like(token[:, None])], dim=1)
-            types = torch.cat([types, torch.ones_like(token[:, None])], dim=1)
-            positions = torch.cat([positions, positions[:, -1:] + 1], dim=1)
+            mask = torch.cat([mask, one], dim=1)
+            position = position + 1
             if use_cache:
+                # The cache holds every earlier position: only the new token, its position and the mask.
                 logits, cache = self.backbone.forward_tokens(
-                    ids[:, -1:], None, mask, positions[:, -1:], None, cache
+                    token[:, None], None, mask, position, None, cache
                 )
             else:
+                ids = torch.cat([ids, token[:, None]], dim=1)
+                types = torch.cat([types, torch.ones_like(token[:, None])], dim=1)
+                positions = torch.cat([positions, position], dim=1)
                 logits, _ = self.backbone.forward_tokens(ids, embeds, mask, positions, types, None)
         steps = torch.stack(new_tokens, dim=1).tolist() if new_tokens else [[] for _ in range(b)]  # (B, S)
         out = []

@@ -5,6 +5,11 @@ threads, so `answer` must be thread-safe. A backend that cannot answer raises `M
 `retryable` saying whether asking again may help (the runner records non-retryable and exhausted
 failures and asks again on the next resume; it never records a failure as a prediction).
 
+A backend that answers many requests in one call better than one at a time (a local model generating a
+padded batch) sets `batch_size` > 1 and implements `answer_batch`: the runner then hands it consecutive
+requests, `batch_size` at a time, from at most BATCHES_IN_FLIGHT threads (run.py), and gets one Reply or
+ModelError per request back, so one unreadable input fails only its own request.
+
 Backends are named by a spec string, `kind[:key=value,key=value...]`, e.g.
 
     openai:base_url=http://127.0.0.1:8000/v1,model=Qwen2.5-VL-7B,concurrency=8
@@ -88,10 +93,23 @@ class ModelBackend(ABC):
 
     kind: str = ""
     max_concurrency: int = 1
+    # > 1: the runner asks through answer_batch, this many consecutive requests per call.
+    batch_size: int = 1
 
     @abstractmethod
     def answer(self, request: Request) -> Reply:
         """Answer one request (thread-safe), or raise ModelError."""
+
+    def answer_batch(self, requests: Sequence[Request]) -> list[Reply | ModelError]:
+        """One Reply, or the ModelError of a request that got no answer, per request in order (thread-safe).
+        Any other exception fails the whole call. This default asks one request at a time."""
+        results: list[Reply | ModelError] = []
+        for request in requests:
+            try:
+                results.append(self.answer(request))
+            except ModelError as error:
+                results.append(error)
+        return results
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

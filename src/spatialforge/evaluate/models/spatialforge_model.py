@@ -24,15 +24,30 @@ the model runs as on images with no geometry, which describe() records as geomet
 
 The prompt is the request's text after its system text (and a blank line) when there is one; the model's
 own layout places the images. Decoding is greedy at temperature 0, else sampled with the request's seed.
-One lock serialises generation (the model is not re-entrant); with batch_size > 1 the runner keeps that
-many requests in flight and concurrent greedy requests share one generate call (hf.BatchWorker).
+
+Batching. With batch_size > 1 the runner hands `answer_batch` consecutive requests, batch_size at a time,
+two calls in flight (run.py BATCHES_IN_FLIGHT): one call reads its inputs (READER_THREADS threads) and
+collates them while the other generates, and every generate call gets a full batch (only the run's last is
+short) of the same requests on every run. A request whose input cannot be read (a missing point map, a
+broken image) gets its own ModelError and the rest of its batch is answered. Greedy requests with equal
+settings share a generate call; sampled ones are generated one by one, so their seed alone decides them.
+`answer` (one request, from many threads) batches concurrent requests with hf.BatchWorker instead.
+
+One lock serialises generation (the model is not re-entrant) and another collation (the tokenizer). Decoded
+images and point maps are kept by path (at most INPUT_CACHE_BYTES, least recently used out first): the items
+of a benchmark share images, and reading a compressed point map costs more than the model's work per item
+on a GPU. Nothing cached is modified (collate and blank_image make new arrays).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +73,66 @@ from spatialforge.evaluate.models.hf import (
 )
 
 POINT_MAP_SUFFIXES = (".npy", ".npz")
+INPUT_CACHE_BYTES = 512 * 2**20
+READER_THREADS = min(8, os.cpu_count() or 1)
+
+
+class InputCache:
+    """Values by key, the least recently used dropped first once their sizes pass max_bytes (thread-safe).
+    `get(key, load, size)`: the cached value, else load()'s (kept when it fits). Threads asking for a key
+    that another thread is loading wait for that load (each file is read once); errors are not kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._loading: dict[Any, Future] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, load: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry[0]
+            loading = self._loading.get(key)
+            if loading is None:
+                self.misses += 1
+                loading = self._loading[key] = Future()
+                owner = True
+            else:
+                self.hits += 1
+                owner = False
+        if not owner:
+            return loading.result()  # the loading thread's value, or its error
+        try:
+            value = load()  # outside the lock: other keys load meanwhile
+            nbytes = size(value)
+        except BaseException as error:
+            with self._lock:
+                del self._loading[key]
+            loading.set_exception(error)
+            raise
+        with self._lock:
+            del self._loading[key]
+            if nbytes <= self.max_bytes:
+                self._entries[key] = (value, nbytes)
+                self.bytes += nbytes
+                while self.bytes > self.max_bytes:
+                    _, (_, dropped) = self._entries.popitem(last=False)
+                    self.bytes -= dropped
+        loading.set_result(value)
+        return value
+
+
+def _image_bytes(image: Any) -> int:
+    return image.width * image.height * len(image.getbands())
+
+
+def _point_map_bytes(point_map: Any) -> int:
+    return int(point_map.xyz.nbytes + point_map.valid.nbytes)
 
 
 class SpatialforgeModel(ModelBackend):
@@ -92,8 +167,13 @@ class SpatialforgeModel(ModelBackend):
             raise ValueError("model 'spatialforge': blank=true shows no geometry; drop pointmaps=")
         if self.pointmaps is not None and not self.pointmaps.is_dir():
             raise ValueError(f"model 'spatialforge': pointmaps={pointmaps} is not a folder")
-        self._lock = threading.Lock()
-        self.max_concurrency = batch_size  # the runner keeps up to batch_size requests in flight
+        self._lock = threading.Lock()  # generation
+        self._collate_lock = threading.Lock()  # tokenizer and transforms, outside the generation lock
+        self._inputs = InputCache(INPUT_CACHE_BYTES)
+        self._readers: ThreadPoolExecutor | None = None  # started by the first answer_batch
+        self._readers_lock = threading.Lock()
+        self.batch_size = batch_size  # the runner asks answer_batch this many requests at a time
+        self.max_concurrency = batch_size  # callers of answer(): concurrent requests share a batch
         self._worker = BatchWorker(self._run_batch, batch_size) if batch_size > 1 else None
         config = self.model.config
         self._describe = {
@@ -125,7 +205,9 @@ class SpatialforgeModel(ModelBackend):
             candidate = self.pointmaps / f"{image.stem}{suffix}"
             if candidate.is_file():
                 try:
-                    return read_point_map_file(candidate)
+                    return self._inputs.get(
+                        ("point_map", candidate), partial(read_point_map_file, candidate), _point_map_bytes
+                    )
                 except RecordError as error:
                     raise ModelError(
                         "point_map_unreadable", str(error), retryable=False, attempts=0
@@ -137,10 +219,13 @@ class SpatialforgeModel(ModelBackend):
             attempts=0,
         )
 
+    def _image(self, path: Path) -> Any:
+        return self._inputs.get(("image", path), partial(load_rgb_image, path), _image_bytes)
+
     def _sample(self, request: Request) -> Any:
         from spatialforge.models.processing import Sample, blank_image
 
-        images = tuple(load_rgb_image(Path(p)) for p in request.images)
+        images = tuple(self._image(Path(p)) for p in request.images)
         if self.blank:
             images = tuple(blank_image(image) for image in images)
         point_maps: tuple[Any, ...] = ()
@@ -156,13 +241,56 @@ class SpatialforgeModel(ModelBackend):
             return self._worker.submit(request, sample).result()
         return self._run_batch([(request, sample)])[0]
 
+    def answer_batch(self, requests: Sequence[Request]) -> list[Reply | ModelError]:
+        """The reply, or the ModelError of an unreadable input, of each request in order. Inputs are read
+        and collated outside the generation lock, while another call may be generating (see "Batching")."""
+        for request in requests:
+            check_settings(request.settings)
+        results: list[Reply | ModelError | None] = [None] * len(requests)
+        groups: dict[Any, list[tuple[int, Request, Any]]] = {}
+        for index, (request, sample) in enumerate(zip(requests, self._read_all(requests), strict=True)):
+            if isinstance(sample, ModelError):
+                results[index] = sample
+                continue
+            # Sampled requests go alone: their seed must decide them, not their batch neighbours.
+            key = request.settings if request.settings.temperature <= 0 else index
+            groups.setdefault(key, []).append((index, request, sample))
+        for group in groups.values():
+            for start in range(0, len(group), self.batch_size):
+                part = group[start : start + self.batch_size]
+                replies = self._run_batch([(request, sample) for _, request, sample in part])
+                for (index, _, _), reply in zip(part, replies, strict=True):
+                    results[index] = reply
+        return results  # type: ignore[return-value]  # every slot is filled
+
+    def _read_all(self, requests: Sequence[Request]) -> list[Any]:
+        """The Sample, or the ModelError, of each request, read by READER_THREADS threads (decompressing
+        point maps, decoding images and most numpy work release the GIL). An unexpected error reading one
+        request's inputs is that request's failure, as the runner records it for a request asked alone."""
+
+        def read(request: Request) -> Any:
+            try:
+                return self._sample(request)
+            except ModelError as error:
+                return error
+            except Exception as error:
+                return ModelError(f"backend_exception:{type(error).__name__}", str(error), retryable=False)
+
+        if len(requests) < 2 or READER_THREADS < 2:
+            return [read(request) for request in requests]
+        with self._readers_lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="spatialforge-read")
+        return list(self._readers.map(read, requests))
+
     def _run_batch(self, entries: list[tuple[Request, Any]]) -> list[Reply]:
         """One generate call over the samples of `entries` (left-padded together; equal settings)."""
         settings = entries[0][0].settings
         start = time.perf_counter()
-        with self._lock:
+        with self._collate_lock:
             batch = self.model.collate([sample for _, sample in entries], with_labels=False)
-            batch = batch.to(self.model.device, self.model.dtype)
+        batch = batch.to(self.model.device, self.model.dtype)
+        with self._lock:
             generation = self.model.generate(
                 batch,
                 max_new_tokens=settings.max_new_tokens,
@@ -185,6 +313,9 @@ class SpatialforgeModel(ModelBackend):
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+        self._inputs = InputCache(INPUT_CACHE_BYTES)  # the decoded inputs go with the model
         with self._lock:
             self.model = None  # type: ignore[assignment]
 
