@@ -20,7 +20,6 @@ pytest.importorskip("transformers")
 
 from PIL import Image  # noqa: E402
 
-from spatialforge.bench.builder.items import BENCH_ITEMS_FILE, BENCH_MANIFEST_FILE  # noqa: E402
 from spatialforge.bench.rules import ScoringRule  # noqa: E402
 from spatialforge.evaluate import run as run_module  # noqa: E402
 from spatialforge.evaluate.models.base import (  # noqa: E402
@@ -36,7 +35,7 @@ from spatialforge.evaluate.run import EvalConfig, run_eval  # noqa: E402
 from spatialforge.models import named_config  # noqa: E402
 from spatialforge.models.vlm import Generation, SpatialVLM, _pick  # noqa: E402
 from spatialforge.models.vlm import build_model as build_vlm  # noqa: E402
-from tests.evaluate.tiny_bench import bench_item  # noqa: E402
+from tests.evaluate.tiny_bench import bench_item, write_items  # noqa: E402
 
 N_ITEMS = 11
 QUESTIONS = (
@@ -94,11 +93,7 @@ def write_bench(root: Path, missing_point_map: str | None = None) -> Path:
                 scoring=ScoringRule("number", "mra"),
             )
         )
-    with open(bench / BENCH_ITEMS_FILE, "w") as fh:
-        for item in items:
-            fh.write(json.dumps(item.to_json()) + "\n")
-    (bench / BENCH_MANIFEST_FILE).write_text(json.dumps({"name": "batching", "preset": None}))
-    return bench
+    return write_items(bench, items, "batching")
 
 
 class GenerateCalls:

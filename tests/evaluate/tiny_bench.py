@@ -67,8 +67,13 @@ def tiny_benchmark(folder: Path, images: list[Path]) -> Path:
             scoring=ScoringRule("number", "mra"),
         ),
     ]
+    return write_items(folder, items, "tiny")
+
+
+def write_items(folder: Path, items: list[BenchItem], name: str) -> Path:
+    """items.jsonl and a manifest named `name` in folder (a benchmark folder the harness reads)."""
     with open(folder / BENCH_ITEMS_FILE, "w") as fh:
         for item in items:
             fh.write(json.dumps(item.to_json()) + "\n")
-    (folder / BENCH_MANIFEST_FILE).write_text(json.dumps({"name": "tiny", "preset": None}))
+    (folder / BENCH_MANIFEST_FILE).write_text(json.dumps({"name": name, "preset": None}))
     return folder
