@@ -127,11 +127,30 @@ def test_batched_answers_match_one_by_one(
         assert batched.max_concurrency == 4
         with ThreadPoolExecutor(4) as pool:
             together = list(pool.map(batched.answer, requests))
+        # the runner's path: one call over consecutive requests, generated together by their settings
+        assert batched.batch_size == 4
+        grouped = batched.answer_batch(requests)
     finally:
         batched.close()
     alone = [backend.answer(r) for r in requests]
-    assert [r.text for r in together] == [r.text for r in alone]
-    assert [r.usage for r in together] == [r.usage for r in alone]
+    for replies in (together, grouped):
+        assert [r.text for r in replies] == [r.text for r in alone]
+        assert [r.usage for r in replies] == [r.usage for r in alone]
+
+
+def test_answer_batch_fails_only_the_request_it_cannot_read(
+    tiny_folder: Path, images: list[Path], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    batched = build_hf({"path": str(tiny_folder), "batch_size": "4"}, [])
+    try:
+        results = batched.answer_batch([_request(images[:1]), _request([broken]), _request(images[:1])])
+    finally:
+        batched.close()
+    assert isinstance(results[1], ModelError) and results[1].reason == "bad_image"
+    assert str(broken) in str(results[1])
+    assert results[0].text == results[2].text
 
 
 # -- what the model sees ----------------------------------------------------------------------------------

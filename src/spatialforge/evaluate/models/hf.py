@@ -35,9 +35,11 @@ checkpoint's generation_config, as a vLLM server applies them by default; descri
 differ from transformers' defaults. Only the new tokens are decoded, special tokens skipped, and the text is
 returned as generated (the scoring parsers see the raw reply).
 
-Batching (batch_size > 1): the backend accepts batch_size requests at a time (`max_concurrency`); a worker
-thread gathers the requests that arrive within a short window and have the same settings, pads them on the
-left (decoder-only generation continues from the right end) and generates them together. Sampled requests are
+Batching (batch_size > 1): the runner hands `answer_batch` consecutive requests, batch_size at a time
+(run.py), and those with the same greedy settings are padded on the left (decoder-only generation continues
+from the right end) and generated together (`answer_in_batches`). Callers of `answer` from many threads
+(up to `max_concurrency`) are batched by a worker thread that gathers the requests arriving within a short
+window with the same settings (BatchWorker). Sampled requests are
 generated one by one even then, so their seed alone decides them. Batched greedy answers can differ in rare
 near-ties from unbatched ones (padding changes the floating-point reductions, mostly in half precision).
 
@@ -56,7 +58,7 @@ import contextlib
 import gc
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,6 +217,44 @@ class BatchWorker:
                 future.set_result(reply)
 
 
+def answer_in_batches(
+    requests: Sequence[Request],
+    prepared: Sequence[Any],
+    run_batch: Callable[[list[tuple[Request, Any]]], list[Reply]],
+    batch_size: int,
+) -> list[Reply | ModelError]:
+    """`answer_batch` of a local-model backend: `prepared` holds each request's inputs, or the ModelError that
+    kept them from being read (that request's result). Greedy requests with equal settings are generated
+    together, batch_size at a time; sampled ones go alone, so their seed alone decides them (BatchWorker's
+    rule). One Reply or ModelError per request, in order."""
+    results: list[Reply | ModelError | None] = [None] * len(requests)
+    groups: dict[Any, list[tuple[int, Request, Any]]] = {}
+    for index, (request, inputs) in enumerate(zip(requests, prepared, strict=True)):
+        if isinstance(inputs, ModelError):
+            results[index] = inputs
+            continue
+        key = request.settings if request.settings.temperature <= 0 else index
+        groups.setdefault(key, []).append((index, request, inputs))
+    for group in groups.values():
+        for start in range(0, len(group), batch_size):
+            part = group[start : start + batch_size]
+            replies = run_batch([(request, inputs) for _, request, inputs in part])
+            for (index, _, _), reply in zip(part, replies, strict=True):
+                results[index] = reply
+    return results  # type: ignore[return-value]  # every slot is filled
+
+
+def prepare_or_error(prepare: Callable[[Request], Any], request: Request) -> Any:
+    """prepare(request), or the ModelError of a request whose inputs cannot be read: its own, or a
+    backend_exception one for anything else (as the runner records an exception of a request asked alone)."""
+    try:
+        return prepare(request)
+    except ModelError as error:
+        return error
+    except Exception as error:
+        return ModelError(f"backend_exception:{type(error).__name__}", str(error), retryable=False)
+
+
 class HFVisionLanguageModel(ModelBackend):
     """A transformers image-text-to-text model and its processor, loaded once, asked under a lock."""
 
@@ -233,7 +273,8 @@ class HFVisionLanguageModel(ModelBackend):
         self.options = options
         self.device = choose_device(options.device)
         self.dtype_name = choose_dtype(options.dtype, self.device)
-        self.max_concurrency = options.batch_size
+        self.max_concurrency = options.batch_size  # callers of answer(): concurrent requests share a batch
+        self.batch_size = options.batch_size  # the runner asks answer_batch this many requests at a time
         self._lock = threading.Lock()
         self._closed = False
         source = resolve_model_path(options.path)
@@ -273,6 +314,18 @@ class HFVisionLanguageModel(ModelBackend):
         return dict(self._describe)
 
     def answer(self, request: Request) -> Reply:
+        images = self._images(request)
+        if self._worker is not None:
+            return self._worker.submit(request, images).result()
+        return self._generate([(request, images)])[0]
+
+    def answer_batch(self, requests: Sequence[Request]) -> list[Reply | ModelError]:
+        """The runner's consecutive groups of batch_size requests, generated together (answer_in_batches)."""
+        prepared = [prepare_or_error(self._images, request) for request in requests]
+        return answer_in_batches(requests, prepared, self._generate, self.batch_size)
+
+    def _images(self, request: Request) -> list[Any]:
+        """The request's images, read (RGB), after the checks that refuse it (ModelError)."""
         check_settings(request.settings)
         if self.image_token and self.image_token in request.prompt + (request.system or ""):
             # The processor would expand it as an image slot: the model would see a different question.
@@ -283,10 +336,7 @@ class HFVisionLanguageModel(ModelBackend):
                 attempts=0,
             )
         self._check_image_slots(len(request.images))
-        images = [load_rgb_image(Path(p)) for p in request.images]
-        if self._worker is not None:
-            return self._worker.submit(request, images).result()
-        return self._generate([(request, images)])[0]
+        return [load_rgb_image(Path(p)) for p in request.images]
 
     def close(self) -> None:
         """Stops the batching worker, then frees the model (after a generate in flight has finished)."""

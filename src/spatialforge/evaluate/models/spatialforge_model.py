@@ -66,10 +66,12 @@ from spatialforge.evaluate.models.base import (
 )
 from spatialforge.evaluate.models.hf import (
     BatchWorker,
+    answer_in_batches,
     check_settings,
     choose_device,
     choose_dtype,
     load_rgb_image,
+    prepare_or_error,
 )
 
 POINT_MAP_SUFFIXES = (".npy", ".npz")
@@ -246,36 +248,12 @@ class SpatialforgeModel(ModelBackend):
         and collated outside the generation lock, while another call may be generating (see "Batching")."""
         for request in requests:
             check_settings(request.settings)
-        results: list[Reply | ModelError | None] = [None] * len(requests)
-        groups: dict[Any, list[tuple[int, Request, Any]]] = {}
-        for index, (request, sample) in enumerate(zip(requests, self._read_all(requests), strict=True)):
-            if isinstance(sample, ModelError):
-                results[index] = sample
-                continue
-            # Sampled requests go alone: their seed must decide them, not their batch neighbours.
-            key = request.settings if request.settings.temperature <= 0 else index
-            groups.setdefault(key, []).append((index, request, sample))
-        for group in groups.values():
-            for start in range(0, len(group), self.batch_size):
-                part = group[start : start + self.batch_size]
-                replies = self._run_batch([(request, sample) for _, request, sample in part])
-                for (index, _, _), reply in zip(part, replies, strict=True):
-                    results[index] = reply
-        return results  # type: ignore[return-value]  # every slot is filled
+        return answer_in_batches(requests, self._read_all(requests), self._run_batch, self.batch_size)
 
     def _read_all(self, requests: Sequence[Request]) -> list[Any]:
-        """The Sample, or the ModelError, of each request, read by READER_THREADS threads (decompressing
-        point maps, decoding images and most numpy work release the GIL). An unexpected error reading one
-        request's inputs is that request's failure, as the runner records it for a request asked alone."""
-
-        def read(request: Request) -> Any:
-            try:
-                return self._sample(request)
-            except ModelError as error:
-                return error
-            except Exception as error:
-                return ModelError(f"backend_exception:{type(error).__name__}", str(error), retryable=False)
-
+        """The Sample, or the ModelError, of each request (hf.prepare_or_error), read by READER_THREADS
+        threads (decompressing point maps, decoding images and most numpy work release the GIL)."""
+        read = partial(prepare_or_error, self._sample)
         if len(requests) < 2 or READER_THREADS < 2:
             return [read(request) for request in requests]
         with self._readers_lock:
