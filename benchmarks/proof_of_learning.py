@@ -273,35 +273,26 @@ def compare(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
 
 
 def paired_levels(work: Path, results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
-    """Per level: a - b over the items both arms answered, with a paired percentile-bootstrap 95% CI
-    (evaluate.report.stats.paired_bootstrap: items resampled with both arms' scores kept together). Pairing
-    removes the spread of item difficulty that two separate CIs count twice, so it is the sharper test; the
-    acceptance bar itself is the separate CIs (`compare`)."""
-    from spatialforge.evaluate.report.stats import paired_bootstrap
+    """Per level: a - b over the items both arms answered, with the paired percentile-bootstrap 95% CI of
+    the harness's comparison (evaluate.report.compare: items resampled with both arms' scores kept
+    together). Pairing removes the spread of item difficulty that two separate CIs count twice, so it is the
+    sharper test; the acceptance bar itself is the separate CIs (`compare`)."""
+    from spatialforge.evaluate.report.compare import compare_runs
 
-    paths = [work / "evals" / arm / "score" / "items.jsonl" for arm in (a, b)]
-    if a not in results or b not in results or not all(p.is_file() for p in paths):
-        return {}  # an arm kept from an earlier invocation on another machine: no per-item scores here
-    level_of = {row["task"]: row["level"] for row in results[a]["tables"]["tasks"]}
-
-    def scores(path: Path) -> dict[str, tuple[str, float]]:
-        rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-        return {row["id"]: (row["task"], float(row["score"])) for row in rows}
-
-    sa, sb = scores(paths[0]), scores(paths[1])
-    common = sorted(set(sa) & set(sb))
-    out = {}
-    for level in sorted({level_of[sa[i][0]] for i in common if level_of.get(sa[i][0]) is not None}):
-        ids = [i for i in common if level_of.get(sa[i][0]) == level]
-        d = paired_bootstrap([sb[i][1] for i in ids], [sa[i][1] for i in ids])
-        ci = list(d.ci) if d.ci is not None else None
-        out[f"L{level}"] = {
-            "n": d.n,
-            f"{a}_minus_{b}": d.diff,
-            "ci": ci,
-            "above_zero": bool(ci and ci[0] > 0),
+    folders = [work / "evals" / arm for arm in (b, a)]
+    if a not in results or b not in results or not all((f / "eval.json").is_file() for f in folders):
+        return {}  # an arm kept from an earlier invocation on another machine: no evaluation folder here
+    pair = compare_runs(folders, labels=[b, a])["pairs"][0]
+    return {
+        f"L{row['level']}": {
+            "n": row["n"],
+            f"{a}_minus_{b}": row["diff"],
+            "ci": row["ci"],
+            "above_zero": bool(row["ci"] and row["ci"][0] > 0),
         }
-    return out
+        for row in pair["levels"]
+        if row["level"] is not None
+    }
 
 
 def machine() -> dict[str, Any]:

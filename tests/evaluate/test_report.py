@@ -282,6 +282,17 @@ def test_comparison_right_vs_wrong(tmp_path: Path) -> None:
     assert "diff-point sig" in html and "+100.0 *" in html
     md = (tmp_path / "cmp" / "report.md").read_text()
     assert "| relation | 4 | 0.00% | 100.00% | +100.0 * | +100.0 to +100.0 |" in md
+    # a level pools the common items of its tasks: its difference is their item-weighted mean
+    levels = {row["level"]: row for row in data["pairs"][0]["levels"]}
+    assert set(levels) == {t["level"] for t in data["tasks"]}
+    for level, row in levels.items():
+        pairs = [_pair_task(data, t["task"]) for t in data["tasks"] if t["level"] == level]
+        n = sum(p["n"] for p in pairs)
+        assert row["n"] == n
+        assert row["diff"] == pytest.approx(sum(p["diff"] * p["n"] for p in pairs) / n)
+    relation_level = next(t["level"] for t in data["tasks"] if t["task"] == "relation")
+    assert levels[relation_level]["diff"] > 0
+    assert f"| level {relation_level} (all its items) | {levels[relation_level]['n']} |" in md
     assert "| relation | 1 | 0.00% (0.0–0.0%) | 100.00% (100.0–100.0%) |" in md
 
 

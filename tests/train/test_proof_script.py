@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
+
+from spatialforge.evaluate.report.compare import compare_runs
+from tests.evaluate.report_fixtures import DEFAULT_REPLIES, all_right_replies, make_eval_dir
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "proof_of_learning.py"
 
@@ -25,13 +27,6 @@ def _tables(levels: dict[int, tuple[float, list[float]]]) -> dict:
     return {"tables": {"tasks": tasks, "levels": rows + [{"level": None, "score": 0.5, "ci": [0.4, 0.6]}]}}
 
 
-def _write_scores(work: Path, arm: str, scores: dict[str, tuple[str, float]]) -> None:
-    folder = work / "evals" / arm / "score"
-    folder.mkdir(parents=True)
-    lines = [json.dumps({"id": i, "task": t, "score": s}) for i, (t, s) in scores.items()]
-    (folder / "items.jsonl").write_text("\n".join(lines) + "\n")
-
-
 def test_compare_says_above_only_when_the_intervals_separate(proof):
     results = {
         "metric": _tables({0: (0.6, [0.55, 0.65]), 2: (0.5, [0.4, 0.6])}),
@@ -44,28 +39,24 @@ def test_compare_says_above_only_when_the_intervals_separate(proof):
     assert proof.compare(results, "metric", "rgb") == {}
 
 
-def test_paired_levels_is_the_mean_item_difference_per_level(proof, tmp_path):
+def test_paired_levels_are_the_comparisons_level_rows(proof, tmp_path):
+    evals = tmp_path / "evals"
+    wrong = dict(DEFAULT_REPLIES, **{f"rel-{i}": "B" if i < 3 else "A" for i in range(4)})
+    make_eval_dir(evals, "blank", replies=wrong)
+    make_eval_dir(evals, "metric", replies=all_right_replies())
     results = {"metric": _tables({}), "blank": _tables({})}
-    # level 0: metric right on all four items, blank on one -> +0.75, every resample positive
-    _write_scores(
-        tmp_path,
-        "metric",
-        {"a": ("near", 1.0), "b": ("near", 1.0), "c": ("far", 1.0), "d": ("far", 1.0), "e": ("above", 0.0)},
-    )
-    _write_scores(
-        tmp_path,
-        "blank",
-        {"a": ("near", 1.0), "b": ("near", 0.0), "c": ("far", 0.0), "d": ("far", 0.0), "e": ("above", 1.0)},
-    )
     out = proof.paired_levels(tmp_path, results, "metric", "blank")
-    assert set(out) == {"L0", "L2"}
-    assert out["L0"]["n"] == 4 and out["L0"]["metric_minus_blank"] == pytest.approx(0.75)
-    assert out["L0"]["ci"][0] >= 0.25 and out["L0"]["above_zero"] is True
-    assert out["L2"]["metric_minus_blank"] == pytest.approx(-1.0) and out["L2"]["above_zero"] is False
+    rows = compare_runs([evals / "blank", evals / "metric"])["pairs"][0]["levels"]
+    assert set(out) == {f"L{row['level']}" for row in rows if row["level"] is not None} and out
+    for row in rows:
+        level = out[f"L{row['level']}"]
+        assert (level["n"], level["metric_minus_blank"], level["ci"]) == (row["n"], row["diff"], row["ci"])
+        assert level["above_zero"] == (row["ci"][0] > 0)
+    assert any(level["above_zero"] for level in out.values())  # the relation items: wrong -> right
 
 
-def test_paired_levels_is_empty_without_both_arms_item_scores(proof, tmp_path):
+def test_paired_levels_is_empty_without_both_arms_evaluations(proof, tmp_path):
     results = {"metric": _tables({}), "blank": _tables({})}
-    _write_scores(tmp_path, "metric", {"a": ("near", 1.0)})
-    assert proof.paired_levels(tmp_path, results, "metric", "blank") == {}  # blank's scores are elsewhere
+    make_eval_dir(tmp_path / "evals", "metric")
+    assert proof.paired_levels(tmp_path, results, "metric", "blank") == {}  # blank was evaluated elsewhere
     assert proof.paired_levels(tmp_path, {"metric": results["metric"]}, "metric", "blank") == {}

@@ -170,12 +170,26 @@ def _pair(
 ) -> dict[str, Any]:
     common = _common_by_task(a, b)
     per_task, macro_pairs = [], []
+    by_level: dict[int | None, tuple[list[float], list[float]]] = {}
     for t in tasks:
         xa, xb = common.get(t.task, ([], []))
         d = paired_bootstrap(xa, xb, n_resamples=n_resamples, seed=seed, confidence=confidence)
         per_task.append({"task": t.task, **_diff_json(d, xa, xb)})
         if xa:
             macro_pairs.append((xa, xb))
+        level_a, level_b = by_level.setdefault(t.level, ([], []))
+        level_a.extend(xa)
+        level_b.extend(xb)
+    # A level pools its tasks' common items, as the tables' level rows pool their items.
+    per_level = [
+        {
+            "level": level,
+            **_diff_json(
+                paired_bootstrap(xa, xb, n_resamples=n_resamples, seed=seed, confidence=confidence), xa, xb
+            ),
+        }
+        for level, (xa, xb) in sorted(by_level.items(), key=lambda kv: NO_LEVEL if kv[0] is None else kv[0])
+    ]
     xa = [x for task in sorted(common) for x in common[task][0]]
     xb = [x for task in sorted(common) for x in common[task][1]]
     pooled = paired_bootstrap(xa, xb, n_resamples=n_resamples, seed=seed, confidence=confidence)
@@ -186,6 +200,7 @@ def _pair(
         "a": a.label,
         "b": b.label,
         "tasks": per_task,
+        "levels": per_level,
         "mean_over_tasks": {**_diff_json(macro, macro_a, macro_b), "n_tasks": len(macro_pairs)},
         "all_items": _diff_json(pooled, xa, xb),
     }
@@ -361,6 +376,10 @@ def _diff_cells(d: dict[str, Any]) -> list[page.Cell]:
     ]
 
 
+def _level_name(level: int | None) -> str:
+    return "no level" if level is None else f"level {level} (all its items)"
+
+
 def _pair_section(pair: dict[str, Any]) -> str:
     a, b = pair["a"], pair["b"]
     head = [
@@ -372,6 +391,7 @@ def _pair_section(pair: dict[str, Any]) -> str:
         page.Cell("95% CI (points)", css="num"),
     ]
     rows = [[t["task"], *_diff_cells(t)] for t in pair["tasks"]]
+    rows += [[page.Cell(_level_name(lv["level"]), css="muted"), *_diff_cells(lv)] for lv in pair["levels"]]
     macro = pair["mean_over_tasks"]
     rows.append([page.Cell(f"mean over {macro['n_tasks']} tasks", css="muted"), *_diff_cells(macro)])
     rows.append([page.Cell("all common items", css="muted"), *_diff_cells(pair["all_items"])])
@@ -534,6 +554,7 @@ def render_comparison_md(data: dict[str, Any]) -> str:
     for p in data["pairs"]:
         lines += [f"### {p['b']} − {p['a']}", ""]
         rows = [[t["task"], *_md_diff(t)] for t in p["tasks"]]
+        rows += [[_level_name(lv["level"]), *_md_diff(lv)] for lv in p["levels"]]
         rows.append([f"mean over {p['mean_over_tasks']['n_tasks']} tasks", *_md_diff(p["mean_over_tasks"])])
         rows.append(["all common items", *_md_diff(p["all_items"])])
         lines += _md_table(["task", "common items", p["a"], p["b"], "difference (points)", "95% CI"], rows)
