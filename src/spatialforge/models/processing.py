@@ -11,7 +11,7 @@ the right end); position ids count the real tokens from 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -61,15 +61,29 @@ class Batch:
     points_valid: torch.Tensor | None = None
     image_counts: list[int] = field(default_factory=list)
 
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Batch:
+    def to(
+        self, device: torch.device | str, dtype: torch.dtype | None = None, *, non_blocking: bool = False
+    ) -> Batch:
         """Move to a device; floating image tensors take `dtype` when given (points stay float32: metres
-        need the precision before the encoding)."""
+        need the precision before the encoding). non_blocking: copies from pinned memory (`pin_memory`) are
+        queued on the current stream without the host waiting for them."""
 
         def move(t: torch.Tensor | None, cast: bool) -> torch.Tensor | None:
             if t is None:
                 return None
-            return t.to(device=device, dtype=dtype) if cast and dtype is not None else t.to(device)
+            if cast and dtype is not None:
+                return t.to(device=device, dtype=dtype, non_blocking=non_blocking)
+            return t.to(device, non_blocking=non_blocking)
 
+        return self._map(move)
+
+    def pin_memory(self) -> Batch:
+        """Every tensor in page-locked host memory (torch's DataLoader calls this with pin_memory=True), so
+        `to(cuda, non_blocking=True)` can overlap the copy with the previous step's kernels."""
+        return self._map(lambda t, cast: None if t is None else t.pin_memory())
+
+    def _map(self, move: Callable[[torch.Tensor | None, bool], torch.Tensor | None]) -> Batch:
+        """A new Batch of move(tensor, is_floating_image) for every tensor field."""
         return Batch(
             input_ids=move(self.input_ids, False),
             attention_mask=move(self.attention_mask, False),

@@ -257,13 +257,15 @@ class MicroBatches(IterableDataset):
                 k += 1
 
 
-def _loader(dataset: MicroBatches, num_workers: int) -> DataLoader:
+def _loader(dataset: MicroBatches, num_workers: int, pin_memory: bool) -> DataLoader:
     return DataLoader(
         dataset,
         batch_size=None,
         num_workers=num_workers,
         # fork: workers inherit the opened datasets and tokenizer instead of pickling them.
         multiprocessing_context="fork" if num_workers > 0 else None,
+        # page-locked batches (Batch.pin_memory) let the host queue the copy and go on launching kernels
+        pin_memory=pin_memory,
     )
 
 
@@ -558,29 +560,29 @@ def train(
             micro_batch=config.train.micro_batch,
             blank=config.data.blank_inputs,
         )
-        batches = iter(_loader(stream, config.data.num_workers))
+        on_cuda = dist.device.type == "cuda"
+        batches = iter(_loader(stream, config.data.num_workers, pin_memory=on_cuda))
         last_checkpoint = checkpoint
-        window: dict[str, float] = {"loss": 0.0, "steps": 0, "samples": 0, "tokens": 0}
+        # No host-device synchronisation inside a step: the window's loss stays a device tensor until a log
+        # record reads it, so the host queues step k+1 while the device still runs step k (a small model's
+        # step is mostly kernel launches). One process reads its counts from the host batch directly.
+        window: dict[str, Any] = {"loss": 0.0, "steps": 0, "samples": 0, "tokens": 0}
         window_start = time.perf_counter()
-        final_loss = None
+        step_loss: torch.Tensor | None = None
         for step in range(start, steps):
             torch.manual_seed(_step_seed(config.train.seed, step, dist.rank))
             micro_batches = [next(batches)[2] for _ in range(accum)]
-            counts = torch.tensor(
-                [
-                    sum(target_count(b.labels) for b in micro_batches),
-                    sum(int(b.attention_mask.sum()) for b in micro_batches),
-                ],
-                dtype=torch.float64,
-                device=dist.device,
-            )
-            n_targets, n_tokens = (int(v) for v in dist.all_sum(counts).tolist())
+            n_targets = sum(target_count(b.labels) for b in micro_batches)
+            n_tokens = sum(int(b.attention_mask.sum()) for b in micro_batches)
+            if dist.world > 1:
+                counts = torch.tensor([n_targets, n_tokens], dtype=torch.float64, device=dist.device)
+                n_targets, n_tokens = (int(v) for v in dist.all_sum(counts).tolist())
             lr = learning_rate(step, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             loss_sum = torch.zeros((), dtype=torch.float64, device=dist.device)
             for micro, batch in enumerate(micro_batches):
-                batch = batch.to(dist.device)
+                batch = batch.to(dist.device, non_blocking=on_cuda)
                 labels = batch.labels
                 with (
                     _no_sync(wrapped, micro == accum - 1),
@@ -595,12 +597,11 @@ def train(
                 grad_norm = grad_norm.full_tensor()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            loss = float(dist.all_sum(loss_sum)) / max(1, n_targets)
-            final_loss = loss
+            step_loss = dist.all_sum(loss_sum) / max(1, n_targets)  # float64 on the device
             state["samples"] += config.train.global_batch
             state["tokens"] += n_tokens
             state["target_tokens"] += n_targets
-            window["loss"] += loss
+            window["loss"] += step_loss
             window["steps"] += 1
             window["samples"] += config.train.global_batch
             window["tokens"] += n_tokens
@@ -642,7 +643,7 @@ def train(
             log_path=log_path,
             last_checkpoint=last_checkpoint,
             resumed_from=start if checkpoint is not None else None,
-            final_loss=final_loss,
+            final_loss=None if step_loss is None else float(step_loss),
         )
     finally:
         if dist.owns_group:
@@ -672,7 +673,7 @@ def _log_record(
         mfu = 6.0 * non_embedding * tokens_per_s / (peak * dist.world)
     return {
         "step": step,
-        "loss": window["loss"] / max(1, window["steps"]),
+        "loss": float(window["loss"]) / max(1, window["steps"]),
         "lr": lr,
         "grad_norm": grad_norm,
         "samples": state["samples"],
