@@ -147,7 +147,16 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
             "blank_inputs": False,
             "num_workers": args.loader_workers,
         },
-        "optim": {"lr": args.lr, "weight_decay": 0.1, "warmup_fraction": 0.01, "schedule": args.schedule},
+        "optim": {
+            "lr": args.lr,
+            "weight_decay": 0.1,
+            "warmup_fraction": 0.01,
+            "schedule": args.schedule,
+            # the parts that learn to see (from scratch) may need a larger rate than the decoder
+            "lr_scale": dict.fromkeys(("vision", "geometry", "connector"), args.vision_lr_scale)
+            if args.vision_lr_scale != 1.0
+            else {},
+        },
         "train": {
             "steps": args.steps,
             "global_batch": args.batch,
@@ -324,6 +333,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--schedule", default="cosine", choices=("constant", "cosine"), help="After warm-up.")
+    parser.add_argument(
+        "--vision-lr-scale",
+        type=float,
+        default=1.0,
+        help="lr multiplier of the vision tower, point-map tower and connector (optim.lr_scale).",
+    )
     parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")
     parser.add_argument("--device", default="auto", help="Evaluation device (auto: cuda when available).")

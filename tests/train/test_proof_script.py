@@ -60,3 +60,28 @@ def test_paired_levels_is_empty_without_both_arms_evaluations(proof, tmp_path):
     make_eval_dir(tmp_path / "evals", "metric")
     assert proof.paired_levels(tmp_path, results, "metric", "blank") == {}  # blank was evaluated elsewhere
     assert proof.paired_levels(tmp_path, {"metric": results["metric"]}, "metric", "blank") == {}
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
+    from argparse import Namespace
+
+    from spatialforge.train.config import TrainConfig
+
+    args = Namespace(
+        image_size=None,
+        lr=1e-3,
+        schedule="cosine",
+        steps=40,
+        batch=8,
+        loader_workers=0,
+        vision_lr_scale=scale,
+    )
+    want = {} if scale == 1.0 else {"vision": scale, "geometry": scale, "connector": scale}
+    for arm in proof.ARMS:
+        configs = proof.arm_configs(args, tmp_path, arm)
+        for raw in configs:
+            config = TrainConfig.from_dict(raw)
+            assert config.optim.lr_scale == want, (arm, raw["name"])
+            assert config.optim.lr == 1e-3 and config.train.steps in (40, 10)
+        assert configs[-1]["data"]["blank_inputs"] is (arm == "blank")

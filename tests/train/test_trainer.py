@@ -22,7 +22,9 @@ from spatialforge.train.trainer import (
     checkpoint_dirs,
     component_parameters,
     learning_rate,
+    make_optimizer,
     sample_index,
+    set_learning_rate,
     train,
 )
 from tests.train.ddp_worker import TinyDataset, tiny_config
@@ -149,6 +151,33 @@ def test_frozen_components_do_not_move(tmp_path: Path) -> None:
         assert torch.equal(end[name], start[name]), name
     for component in ("geometry", "connector"):
         assert any(not torch.equal(end[n], start[n]) for n in parts[component]), component
+
+
+def test_lr_scale_gives_each_component_its_own_rate(tmp_path: Path) -> None:
+    scales = {"vision": 1e-9, "connector": 4.0}
+    sections = {"optim": {"lr_scale": scales}, "train": {"steps": 2}}
+    config = load_config(tiny_config(**sections))
+    model = build_training_model(config)
+    parts = component_parameters(model)
+    optimizer = make_optimizer(model, config, parts)
+    set_learning_rate(optimizer, 0.5)
+    rate = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    for component, params in parts.items():
+        assert {rate[id(p)] for p in params} == {0.5 * scales.get(component, 1.0)}, component
+    decay = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    assert {decay[id(p)] for p in parts["connector"] if p.ndim < 2} == {0.0}  # still no decay on biases
+    # A run: the vision tower, at a billionth of the rate, stays put while the rest moves.
+    output, _ = run(tmp_path, "scaled", **sections)
+    start, end = initial_state(config), last_weights(output)
+    names = {id(p): n for n, p in model.named_parameters()}
+    vision = [names[id(p)] for p in parts["vision"]]
+    assert max(float((end[n] - start[n]).abs().max()) for n in vision) < 1e-7
+    for component in ("geometry", "connector", "language"):
+        assert any(not torch.equal(end[names[id(p)]], start[names[id(p)]]) for p in parts[component])
+    logged = [json.loads(line)["lr"] for line in (output / "log.jsonl").read_text().splitlines()]
+    assert logged == pytest.approx([3e-3, 3e-3])  # the log keeps the scheduled (unscaled) rate
+    with pytest.raises(ValueError, match="components"):
+        make_optimizer(model, config)
 
 
 def test_lora_recipe_trains_only_adapters_and_saves_a_merged_model(tmp_path: Path) -> None:
@@ -299,6 +328,8 @@ def test_extends_and_overrides(tmp_path: Path) -> None:
         (['model.freeze=["eyes"]'], "model"),
         (["data.mixture.ratio=[1,1]"], "ratio"),
         (["lora.rank=4", "lora.target=vision"], "lora.rank"),
+        (['optim.lr_scale={"eyes": 2}'], "optim"),
+        (['optim.lr_scale={"vision": 0}'], "optim"),
     ],
 )
 def test_config_errors_name_the_key(overrides: list[str], key: str) -> None:

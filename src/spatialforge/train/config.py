@@ -107,7 +107,9 @@ class DataSection:
 @dataclass(frozen=True)
 class OptimSection:
     """AdamW and the learning-rate schedule: linear warm-up over ceil(warmup_fraction * steps) steps, then
-    constant or cosine to zero. clip: max global gradient norm (None or 0: no clipping)."""
+    constant or cosine to zero. clip: max global gradient norm (None or 0: no clipping). lr_scale: a
+    multiplier of the scheduled lr per component (vision, geometry, connector, language; absent = 1), e.g. a
+    from-scratch vision tower and connector learning faster than the decoder."""
 
     lr: float = 2e-5
     weight_decay: float = 0.1
@@ -116,9 +118,18 @@ class OptimSection:
     warmup_fraction: float = 0.01
     schedule: str = "constant"
     clip: float | None = 1.0
+    lr_scale: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        if not isinstance(self.lr_scale, dict):
+            raise ValueError(f"lr_scale must be an object of component: multiplier, got {self.lr_scale!r}")
+        for component, scale in self.lr_scale.items():
+            if component not in COMPONENTS:
+                raise ValueError(f"lr_scale: {component!r} is not one of {COMPONENTS}")
+            if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+                raise ValueError(f"lr_scale.{component} must be a positive number, got {scale!r}")
+        object.__setattr__(self, "lr_scale", {k: float(v) for k, v in self.lr_scale.items()})
         if len(self.betas) != 2:
             raise ValueError(f"betas must have two values, got {list(self.betas)}")
         if self.schedule not in SCHEDULES:

@@ -272,19 +272,42 @@ def _loader(dataset: MicroBatches, num_workers: int, pin_memory: bool) -> DataLo
 # -- optimisation -------------------------------------------------------------------------------------------
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+def make_optimizer(
+    model: nn.Module, config: TrainConfig, components: dict[str, list[nn.Parameter]] | None = None
+) -> torch.optim.AdamW:
     """AdamW; weight decay on parameters with >= 2 dimensions (matrices, convolution kernels, embeddings),
-    none on biases and norm gains (nanoGPT's rule: decay where a weight scales its input)."""
+    none on biases and norm gains (nanoGPT's rule: decay where a weight scales its input).
+
+    With optim.lr_scale, the groups are split further by component (`components`: component_parameters of
+    the model as it trains, wrapped or not) and each carries its `lr_scale`; without it there are the two
+    decay groups only, so optimizer states saved before lr_scale existed still load."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model.freeze / lora: nothing is trainable")
-    groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": config.optim.weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-    ]
+    scales = config.optim.lr_scale
+    if scales and components is None:
+        raise ValueError("optim.lr_scale needs the model's components")
+    by_scale: dict[float, list[nn.Parameter]] = {}
+    owner = {id(p): name for name, ps in (components or {}).items() for p in ps}
+    for p in params:
+        by_scale.setdefault(scales.get(owner.get(id(p), ""), 1.0), []).append(p)
+    groups = []
+    for scale, members in by_scale.items():
+        groups.append(
+            {"params": [p for p in members if p.ndim >= 2], "weight_decay": config.optim.weight_decay}
+        )
+        groups.append({"params": [p for p in members if p.ndim < 2], "weight_decay": 0.0})
+        for group in groups[-2:]:
+            group["lr_scale"] = scale
     return torch.optim.AdamW(
         [g for g in groups if g["params"]], lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps
     )
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """The scheduled lr, times each group's lr_scale (1 unless optim.lr_scale names its component)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -525,7 +548,8 @@ def train(
         non_embedding = non_embedding_parameters(model)
         model.to(dist.device)
         wrapped = _wrap(model, config, dist)
-        optimizer = make_optimizer(wrapped, config)
+        # components looked up after wrapping: FSDP2 replaces parameters in place with sharded ones
+        optimizer = make_optimizer(wrapped, config, component_parameters(model))
         if checkpoint is not None:
             _load_optimizer(wrapped, optimizer, checkpoint)
 
@@ -578,8 +602,7 @@ def train(
                 counts = torch.tensor([n_targets, n_tokens], dtype=torch.float64, device=dist.device)
                 n_targets, n_tokens = (int(v) for v in dist.all_sum(counts).tolist())
             lr = learning_rate(step, config)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            set_learning_rate(optimizer, lr)
             loss_sum = torch.zeros((), dtype=torch.float64, device=dist.device)
             for micro, batch in enumerate(micro_batches):
                 batch = batch.to(dist.device, non_blocking=on_cuda)
