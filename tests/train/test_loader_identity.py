@@ -287,26 +287,18 @@ def test_collate_equals_the_stacking_reference(data: SimpleNamespace, model: Any
 def test_batch_moves_and_pins_every_field(data: SimpleNamespace, model: Any) -> None:
     """The trainer's copy (`to(..., non_blocking=True)`) and the DataLoader's pinning keep every field; the
     cast reaches image pixels only (points stay float32 metres)."""
-
-    def assert_same_fields(got: Any, want: Any) -> None:
-        for f in dataclasses.fields(want):
-            a, b = getattr(got, f.name), getattr(want, f.name)
-            if isinstance(b, dict):
-                assert a.keys() == b.keys() and all(_same(a[k], b[k]) for k in b), f.name
-            else:
-                assert _same(a, b) if isinstance(b, torch.Tensor) else a == b, f.name
-
     ds = _engine(data)
     batch = collate(model, [ds.sample(i) for i in range(3)], with_labels=True)
+    fields = vars(batch)  # every Batch field by name, as assert_same_batch reads a reference batch
     moved = batch.to("cpu", torch.bfloat16, non_blocking=True)
     assert all(v.dtype == torch.bfloat16 for v in moved.pixel_values.values())
     assert moved.points is not None and moved.points.dtype == torch.float32
-    assert_same_fields(dataclasses.replace(moved, pixel_values=batch.pixel_values), batch)
-    assert_same_fields(batch.to("cpu", non_blocking=True), batch)
+    assert_same_batch(dataclasses.replace(moved, pixel_values=batch.pixel_values), fields)
+    assert_same_batch(batch.to("cpu", non_blocking=True), fields)
     if torch.cuda.is_available():  # page-locked memory needs an accelerator
         pinned = batch.pin_memory()
         assert pinned.input_ids.is_pinned() and pinned.points is not None and pinned.points.is_pinned()
-        assert_same_fields(pinned, batch)
+        assert_same_batch(pinned, fields)
 
 
 # ---------------------------------------------------------------- the pieces

@@ -291,14 +291,11 @@ def make_optimizer(
     owner = {id(p): name for name, ps in (components or {}).items() for p in ps}
     for p in params:
         by_scale.setdefault(scales.get(owner.get(id(p), ""), 1.0), []).append(p)
-    groups = []
-    for scale, members in by_scale.items():
-        groups.append(
-            {"params": [p for p in members if p.ndim >= 2], "weight_decay": config.optim.weight_decay}
-        )
-        groups.append({"params": [p for p in members if p.ndim < 2], "weight_decay": 0.0})
-        for group in groups[-2:]:
-            group["lr_scale"] = scale
+    groups = [
+        {"params": [p for p in members if (p.ndim >= 2) == decays], "weight_decay": decay, "lr_scale": scale}
+        for scale, members in by_scale.items()
+        for decays, decay in ((True, config.optim.weight_decay), (False, 0.0))
+    ]
     return torch.optim.AdamW(
         [g for g in groups if g["params"]], lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps
     )
