@@ -15,6 +15,18 @@ from spatialforge.errors import RecordError
 _ABSENT = object()  # a key missing from the record (distinct from a null value)
 
 
+def float_array(raw: list) -> np.ndarray | None:
+    """A JSON array of numbers (nested to any regular shape) as float64, or None when it holds anything else:
+    strings ("2" would otherwise convert silently), booleans, nulls, objects or ragged rows."""
+    try:
+        a = np.asarray(raw)
+    except (TypeError, ValueError):  # ragged nesting
+        return None
+    if a.dtype.kind not in "iuf":
+        return None
+    return a.astype(float, copy=False)
+
+
 class FieldReader:
     """Reads one JSON object's fields, raising RecordError with the full field path."""
 
@@ -62,11 +74,9 @@ class FieldReader:
         return None if v is None else float(v)
 
     def array(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
-        raw = self.get(key, list)
-        try:
-            a = np.asarray(raw, dtype=float)
-        except (TypeError, ValueError):
-            raise self.error("wrong_type", key, "expected numbers") from None
+        a = float_array(self.get(key, list))
+        if a is None:
+            raise self.error("wrong_type", key, "expected numbers")
         if a.shape != shape:
             raise self.error("wrong_shape", key, f"expected shape {shape}, got {a.shape}")
         return a

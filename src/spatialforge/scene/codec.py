@@ -11,7 +11,7 @@ from spatialforge.geometry.boxes import OrientedBox3D
 from spatialforge.geometry.boxes2d import Box2D
 from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.geometry.transforms import RigidTransform
-from spatialforge.recordcodec import FieldReader, open_record
+from spatialforge.recordcodec import FieldReader, float_array, open_record
 from spatialforge.scene.records import (
     SCHEMA_VERSION,
     AssetRef,
@@ -187,6 +187,129 @@ def _read_object(o: FieldReader) -> Object3D:
     return obj
 
 
+# The keys of a well-formed object, box and observation (scene_to_dict's layout).
+_OBJECT_KEYS = frozenset(
+    (
+        "object_id",
+        "source_id",
+        "category",
+        "source_category",
+        "box",
+        "has_front",
+        "attributes",
+        "observations",
+    )
+)
+_BOX_KEYS = frozenset(("center_m", "rotation", "size_m"))
+_OBSERVATION_KEYS = frozenset(
+    ("view_id", "box2d", "box2d_kind", "visibility", "truncation", "occlusion_level", "behind_camera")
+)
+
+
+def _plain_array(raw: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """FieldReader.array's conversion, or None where it would raise."""
+    if type(raw) is not list:
+        return None
+    a = float_array(raw)
+    return a if a is not None and a.shape == shape else None
+
+
+def _optional_number(value: Any) -> bool:
+    return value is None or (type(value) is float or type(value) is int)
+
+
+def _plain_observation(d: Any) -> ObjectObservation | None:
+    if type(d) is not dict or d.keys() != _OBSERVATION_KEYS:
+        return None
+    view_id, raw_box, kind = d["view_id"], d["box2d"], d["box2d_kind"]
+    visibility, truncation, occlusion = d["visibility"], d["truncation"], d["occlusion_level"]
+    behind = d["behind_camera"]
+    if not (
+        type(view_id) is str
+        and (kind is None or type(kind) is str)
+        and _optional_number(visibility)
+        and _optional_number(truncation)
+        and (occlusion is None or type(occlusion) is int)
+        and type(behind) is bool
+    ):
+        return None
+    box2d = None
+    if raw_box is not None:
+        coords = _plain_array(raw_box, (4,))
+        if coords is None:
+            return None
+        box2d = Box2D(*coords.tolist())
+    return ObjectObservation(
+        view_id=view_id,
+        box2d=box2d,
+        box2d_kind=kind,
+        visibility=None if visibility is None else float(visibility),
+        truncation=None if truncation is None else float(truncation),
+        occlusion_level=occlusion,
+        behind_camera=behind,
+    )
+
+
+def _plain_object(d: Any) -> Object3D | None:
+    """_read_object for the common case, without a FieldReader per field (the scene decode's main cost):
+    exactly the schema's keys, every value of its exact JSON type. None when anything differs; the caller
+    then reads the object through _read_object, which raises the error naming the field. Whatever this
+    accepts, _read_object accepts and builds identically (tests/scene/test_codec.py)."""
+    if type(d) is not dict or d.keys() != _OBJECT_KEYS:
+        return None
+    object_id, source_id, category, source_category = (
+        d["object_id"], d["source_id"], d["category"], d["source_category"]
+    )  # fmt: skip
+    box, has_front, attributes, raw_observations = (
+        d["box"],
+        d["has_front"],
+        d["attributes"],
+        d["observations"],
+    )
+    if not (
+        type(object_id) is str
+        and type(source_id) is str
+        and type(category) is str
+        and (source_category is None or type(source_category) is str)
+        and type(box) is dict
+        and box.keys() == _BOX_KEYS
+        and type(has_front) is bool
+        and type(attributes) is dict
+        and type(raw_observations) is list
+    ):
+        return None
+    center = _plain_array(box["center_m"], (3,))
+    rotation = _plain_array(box["rotation"], (3, 3))
+    size = _plain_array(box["size_m"], (3,))
+    if center is None or rotation is None or size is None:
+        return None
+    observations = []
+    for raw in raw_observations:
+        observation = _plain_observation(raw)
+        if observation is None:
+            return None
+        observations.append(observation)
+    return Object3D(
+        object_id=object_id,
+        source_id=source_id,
+        category=category,
+        source_category=source_category,
+        box=OrientedBox3D(center, rotation, size),
+        has_front=has_front,
+        attributes=attributes,
+        observations=tuple(observations),
+    )
+
+
+def _read_objects(r: FieldReader) -> tuple[Object3D, ...]:
+    """The scene's objects: each through _plain_object, else (to name the bad field) through _read_object."""
+    raw_objects = r.get("objects", list)
+    objects = [_plain_object(d) for d in raw_objects]
+    if all(o is not None for o in objects):
+        return tuple(objects)  # type: ignore[arg-type]
+    return tuple(_read_object(o) for o in r.children("objects"))
+
+
 def scene_from_dict(data: Any, record: str | None = None) -> Scene:
     """Parse one scene dict; raises RecordError naming the record and field on any problem."""
     r, scene_id = open_record(
@@ -209,7 +332,7 @@ def scene_from_dict(data: Any, record: str | None = None) -> Scene:
         mesh=_read_asset(r, "mesh"),
         metadata=r.get("metadata", dict),
         views=tuple(_read_view(v) for v in r.children("views")),
-        objects=tuple(_read_object(o) for o in r.children("objects")),
+        objects=_read_objects(r),
     )
     r.done()
     return scene
