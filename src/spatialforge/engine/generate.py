@@ -378,11 +378,13 @@ class _SceneViews:
 def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     """The QA records of one scene (see the module docstring)."""
     plan = _plan_for(config)
-    mix_seed, view_set_seed, *task_seeds = scene_seeds(
-        config.seed, scene.scene_id, (MIX_KEY, VIEW_SETS_KEY, *plan.names)
-    )
+    mix_seed, view_set_seed = scene_seeds(config.seed, scene.scene_id, (MIX_KEY, VIEW_SETS_KEY))
     views = _SceneViews(scene, plan, view_set_seed)
     quotas = _quotas(plan, config, mix_seed, multi_view=len(scene.views) >= 2)
+    # Seeds only for the tasks this scene asks for (a one-view scene never runs the multi-view tasks); each
+    # seed depends on its own key alone, so skipping the others changes none.
+    asked = [task for task in plan.tasks if quotas.get(task.spec.name, 0)]
+    task_seeds = scene_seeds(config.seed, scene.scene_id, [task.spec.name for task in asked])
     records: list[dict[str, Any]] = []
     rejected: Counter[str] = Counter()
     # A box with NaN/inf or a non-positive side is left out of every question; counted once per scene.
@@ -390,11 +392,9 @@ def generate_scene(scene: Scene, config: GenerateConfig) -> SceneResult:
     if degenerate:
         rejected["scene/degenerate_box"] += degenerate
     tallies = _Tallies()
-    for task, seed in zip(plan.tasks, task_seeds, strict=True):
+    for task, seed in zip(asked, task_seeds, strict=True):
         name = task.spec.name
-        quota = quotas.get(name, 0)
-        if quota == 0:
-            continue
+        quota = quotas[name]
         rng = random.Random(seed)  # = engine.seeds.rng_for(config.seed, scene_id, task)
         produced, attempts = 0, 0
         usable = views.for_scope(task.spec.scope)

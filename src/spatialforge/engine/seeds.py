@@ -6,6 +6,7 @@ Seeds and buckets use different `person` strings: a scene's bucket tells nothing
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -31,7 +32,13 @@ def scene_seeds(global_seed: int, scene_id: str, keys: Sequence[str]) -> list[in
     """[seed_for(global_seed, scene_id, k) for k in keys]: each the hash of json.dumps([global_seed,
     scene_id, k]), with the scene's part of that payload encoded once."""
     prefix = f"[{json.dumps(int(global_seed))}, {json.dumps(scene_id)}, "
-    return [_hash64(f"{prefix}{json.dumps(k)}]", _SEED_PERSON) for k in keys]
+    return [_hash64(f"{prefix}{_key_json(k)}]", _SEED_PERSON) for k in keys]
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_json(key: str) -> str:
+    """json.dumps of a seed key (task names and a few engine keys: a small, fixed set)."""
+    return json.dumps(key)
 
 
 def rng_for(global_seed: int, scene_id: str, task: str) -> random.Random:
