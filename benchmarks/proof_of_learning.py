@@ -121,17 +121,21 @@ def sources(work: Path) -> list[dict[str, Any]]:
 
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """named_config options of the `small` model: its vision tower at --image-size (square, a multiple of the
-    patch size; the point map follows the same size). Empty at the config's own size."""
+    patch size; the point map follows the same size) and the point-map tower's --geometry-norm. Empty at the
+    config's own settings."""
     from spatialforge.models.config import named_config
 
+    options: dict[str, Any] = {}
+    if args.geometry_norm != "none":
+        options["geometry"] = {"output_norm": args.geometry_norm}
     vision = dict(named_config("small").backbone["vision"])
     if args.image_size in (None, vision["image_size"]):
-        return {}
+        return options
     if args.image_size % vision["patch_size"]:
         raise SystemExit(
             f"--image-size {args.image_size} is not a multiple of the patch size {vision['patch_size']}"
         )
-    return {"backbone": {"vision": {**vision, "image_size": args.image_size}}}
+    return {**options, "backbone": {"vision": {**vision, "image_size": args.image_size}}}
 
 
 def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, Any]:
@@ -176,8 +180,9 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
         config["data"]["blank_inputs"] = True
     elif arm == "rgb":
         config["model"]["options"]["geometry"] = "none"
-    elif arm == "relative_depth":
-        config["model"]["options"]["geometry"] = "relative_depth"
+    elif arm == "relative_depth":  # keeps --geometry-norm
+        options = config["model"]["options"]
+        options["geometry"] = {**options.get("geometry", {}), "kind": "relative_depth"}
     elif arm == "no_l01":
         config["data"]["mixture"]["exclude_levels"] = [0, 1]
     elif arm in ("stage_3d_late", "stage_3d_early"):
@@ -338,6 +343,12 @@ def main() -> None:
         type=float,
         default=1.0,
         help="lr multiplier of the vision tower, point-map tower and connector (optim.lr_scale).",
+    )
+    parser.add_argument(
+        "--geometry-norm",
+        default="none",
+        choices=("none", "layernorm"),
+        help="The point-map tower's output norm (model geometry.output_norm; none = HiSpatial's).",
     )
     parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")

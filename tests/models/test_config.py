@@ -31,7 +31,13 @@ def sample_dict(**changes: object) -> dict:
         "name": "sample",
         "family": "small",
         "backbone": {"layers": 2, "width": 32, "image_size": 32},
-        "geometry": {"kind": "metric_xyz", "max_range_m": 250.0, "frequencies": 32, "base": 10000.0},
+        "geometry": {
+            "kind": "metric_xyz",
+            "max_range_m": 250.0,
+            "frequencies": 32,
+            "base": 10000.0,
+            "output_norm": "none",
+        },
         "connector": {"kind": "mlp2x_gelu", "hidden": 16},
         "extra_encoders": [{"name": "dino", "kind": "vit", "settings": {"image_size": 28, "patch": 7}}],
         "freeze_vision": False,
@@ -81,6 +87,22 @@ def test_with_options():
         config.with_options(layers=3)
     with pytest.raises(ValueError, match="geometry 'depth'"):
         config.with_options(geometry="depth")
+    # geometry fields as a dict are merged like backbone entries; a wrong field or value is named
+    normed = config.with_options(geometry={"output_norm": "layernorm"})
+    assert normed.geometry == GeometryConfig("metric_xyz", 100.0, output_norm="layernorm")
+    assert normed.with_options(geometry="relative_depth").geometry.output_norm == "layernorm"
+    with pytest.raises(ValueError, match=r"unknown geometry field\(s\) \['norm'\]"):
+        config.with_options(geometry={"norm": "layernorm"})
+    with pytest.raises(ValueError, match="output_norm 'batchnorm'"):
+        config.with_options(geometry={"output_norm": "batchnorm"})
+
+
+def test_geometry_output_norm_round_trips_and_bad_values_name_the_file(tmp_path: Path):
+    config = ModelConfig.from_dict(sample_dict(geometry={"kind": "metric_xyz", "output_norm": "layernorm"}))
+    config.save(tmp_path / "config.json")
+    assert ModelConfig.load(tmp_path / "config.json").geometry.output_norm == "layernorm"
+    with pytest.raises(RecordError, match="output_norm"):
+        ModelConfig.from_dict(sample_dict(geometry={"output_norm": "rms"}), source="x.json")
 
 
 def test_named_config_options_and_unknown_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

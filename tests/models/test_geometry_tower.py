@@ -147,3 +147,29 @@ def test_patch_matrix_product_equals_the_convolution() -> None:
     valid = torch.rand(2, 16, 24) > 0.2
     reference = tower.patchify(tower.encode_input(points, valid)).flatten(2).transpose(1, 2)  # (2, 6, 16)
     assert torch.allclose(tower(points, valid), reference, atol=1e-4, rtol=1e-4)
+
+
+def test_layernorm_output_normalises_each_patch_feature_and_keeps_locality():
+    torch.manual_seed(0)
+    config = GeometryConfig("metric_xyz", output_norm="layernorm")
+    tower = GeometryTower(config, patch_size=4, width=16)
+    plain = GeometryTower(METRIC, patch_size=4, width=16)
+    plain.load_state_dict(tower.state_dict(), strict=False)  # the same patchify weights
+    points = torch.rand(2, 8, 12, 3) * 4 + 0.5
+    valid = torch.ones(2, 8, 12, dtype=torch.bool)
+    out = tower(points, valid)  # (2, 6, 16)
+    # at init the norm's affine is the identity: every patch feature has mean 0 and variance 1
+    assert torch.allclose(out.mean(-1), torch.zeros(2, 6), atol=1e-5)
+    assert torch.allclose(out.var(-1, unbiased=False), torch.ones(2, 6), atol=1e-3)
+    assert torch.allclose(out, torch.nn.functional.layer_norm(plain(points, valid), (16,)), atol=1e-5)
+    changed = points.clone()
+    changed[1, 5, 2] = torch.tensor([0.3, -0.2, 2.2])  # patch (1, 0) of image 1
+    differs = (tower(changed, valid) != out).any(-1)
+    assert differs.tolist() == [[False] * 6, [t == 3 for t in range(6)]]
+    assert {n for n, _ in tower.named_parameters()} == {
+        "patchify.weight",
+        "patchify.bias",
+        "norm.weight",
+        "norm.bias",
+    }
+    assert tower.config.output_norm == "layernorm" and plain.norm is None

@@ -314,3 +314,51 @@ def test_image_placeholders_must_match_image_embeddings() -> None:
         model.backbone.forward_tokens(
             batch.input_ids, None, batch.attention_mask, batch.position_ids, None, None
         )
+
+
+def split_point_map(left_near: bool, size: tuple[int, int] = (40, 30)) -> PointMap:
+    """The plane of plane_point_map(2 m) with its left half pulled to 1 m and its right half pushed to 3 m
+    along the rays (or the other way round): the same scene depth on average, a different layout."""
+    plane = plane_point_map(2.0, size)
+    scale = np.empty(plane.valid.shape, np.float32)
+    half = size[0] // 2
+    scale[:, :half], scale[:, half:] = (0.5, 1.5) if left_near else (1.5, 0.5)
+    return PointMap(xyz=plane.xyz * scale[..., None], valid=plane.valid)
+
+
+def steps_to_learn(model: SpatialVLM, samples: list[Sample], max_steps: int) -> int | None:
+    """Full-batch AdamW steps until greedy answers equal the samples' answers (checked every 25), or None."""
+    model.train()
+    batch = model.collate(samples)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    prompts = [Sample(s.prompt, s.images, s.point_maps) for s in samples]
+    for step in range(1, max_steps + 1):
+        loss = model(batch).loss
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[union-attr]
+        optimizer.step()
+        if step % 25 == 0:
+            model.eval()
+            answers = model.answer(prompts, max_new_tokens=4)
+            model.train()
+            if answers == [s.answer for s in samples]:
+                return step
+    return None
+
+
+def test_answers_only_the_point_map_or_only_the_image_determines_are_learned() -> None:
+    """The inputs reach the answer: one question over the same image whose answer only the point map's
+    layout gives, and one over the same point map whose answer only the image's colour gives."""
+    image = make_image(0)
+    by_layout = [
+        Sample("Which side is closer?", (image,), (split_point_map(left_near),), answer=answer)
+        for left_near, answer in ((True, "left"), (False, "right"))
+    ]
+    normed = make_model(seed=2, geometry={"output_norm": "layernorm"})
+    assert steps_to_learn(normed, by_layout, max_steps=400) is not None
+    solid = [(255, 0, 0), (0, 0, 255), (0, 160, 0)]
+    by_colour = [
+        Sample("What colour is it?", (Image.new("RGB", (40, 30), rgb),), (plane_point_map(2.0),), answer=name)
+        for rgb, name in zip(solid, ("red", "blue", "green"), strict=True)
+    ]
+    assert steps_to_learn(make_model(seed=1), by_colour, max_steps=200) is not None

@@ -76,6 +76,7 @@ def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
         batch=8,
         loader_workers=0,
         vision_lr_scale=scale,
+        geometry_norm="none",
     )
     want = {} if scale == 1.0 else {"vision": scale, "geometry": scale, "connector": scale}
     for arm in proof.ARMS:
@@ -85,3 +86,28 @@ def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
             assert config.optim.lr_scale == want, (arm, raw["name"])
             assert config.optim.lr == 1e-3 and config.train.steps in (40, 10)
         assert configs[-1]["data"]["blank_inputs"] is (arm == "blank")
+
+
+def test_geometry_norm_reaches_every_arm_with_a_point_map_tower(proof, tmp_path):
+    from argparse import Namespace
+
+    from spatialforge.models.config import named_config
+    from spatialforge.train.config import TrainConfig
+
+    args = Namespace(
+        image_size=None,
+        lr=1e-3,
+        schedule="cosine",
+        steps=40,
+        batch=8,
+        loader_workers=0,
+        vision_lr_scale=1.0,
+        geometry_norm="layernorm",
+    )
+    for arm in proof.ARMS:
+        config = TrainConfig.from_dict(proof.arm_configs(args, tmp_path, arm)[0])
+        geometry = named_config("small", **config.model.options).geometry
+        want_kind = {"rgb": "none", "relative_depth": "relative_depth"}.get(arm, "metric_xyz")
+        assert geometry.kind == want_kind, arm
+        if geometry.enabled:
+            assert geometry.output_norm == "layernorm", arm

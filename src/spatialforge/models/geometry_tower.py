@@ -8,7 +8,9 @@ HiSpatial section 3.3 and its released code (SPEC section 6):
 3. each coordinate gets a 64-dim sin-cos encoding, omega_k = 1 / 10000^(k / 32), k = 0..31:
    [sin(c * omega_0..31), cos(c * omega_0..31)] -> 3 x 64 = 192 channels, plus the mask -> 193;
 4. a Conv2d with kernel = stride = the vision patch size and the vision width as output (Kaiming init)
-   -> one feature per patch on the vision encoder's grid.
+   -> one feature per patch on the vision encoder's grid;
+5. optionally (ours, config.output_norm = "layernorm", for towers trained from scratch) a LayerNorm over each
+   patch feature.
 
 The relative-depth variant (HiSpatial Table 6) feeds the same layers one normalised depth channel repeated in
 place of x, y, z: z of the valid pixels mapped affinely to [0, 1] per image (what a relative-depth estimator
@@ -80,6 +82,8 @@ class GeometryTower(nn.Module):
         # Kaiming (He) normal init of the patchify layer, as the released code; bias starts at 0.
         nn.init.kaiming_normal_(self.patchify.weight, nonlinearity="relu")
         nn.init.zeros_(self.patchify.bias)
+        # Optional (config.output_norm, ours): a LayerNorm over each patch feature; not in HiSpatial's model.
+        self.norm = nn.LayerNorm(width) if config.output_norm == "layernorm" else None
 
     def encode_channels_last(self, points: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """(B, H, W, 3), (B, H, W) -> (B, H, W, 193): the encoded channels the patchify layer sees."""
@@ -109,4 +113,6 @@ class GeometryTower(nn.Module):
         patches = x.reshape(b, h // p, p, w // p, p, -1).permute(0, 1, 3, 5, 2, 4)  # (B, H/p, W/p, 193, p, p)
         weight = self.patchify.weight.flatten(1)  # (width, 193 * p * p), ordered (channel, row, col)
         features = functional.linear(patches.flatten(3), weight, self.patchify.bias)  # (B, H/p, W/p, width)
+        if self.norm is not None:
+            features = self.norm(features)
         return features.flatten(1, 2)  # (B, H/p * W/p, width), row-major like the vision patches
