@@ -62,22 +62,28 @@ def test_paired_levels_is_empty_without_both_arms_evaluations(proof, tmp_path):
     assert proof.paired_levels(tmp_path, {"metric": results["metric"]}, "metric", "blank") == {}
 
 
-@pytest.mark.parametrize("scale", [1.0, 3.0])
-def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
+def _arm_args(**changes: object):
+    """The proof script's parsed options that arm_configs reads, at a toy size."""
     from argparse import Namespace
 
+    options = {
+        "image_size": None,
+        "lr": 1e-3,
+        "schedule": "cosine",
+        "steps": 40,
+        "batch": 8,
+        "loader_workers": 0,
+        "vision_lr_scale": 1.0,
+        "geometry_norm": "none",
+    }
+    return Namespace(**{**options, **changes})
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
     from spatialforge.train.config import TrainConfig
 
-    args = Namespace(
-        image_size=None,
-        lr=1e-3,
-        schedule="cosine",
-        steps=40,
-        batch=8,
-        loader_workers=0,
-        vision_lr_scale=scale,
-        geometry_norm="none",
-    )
+    args = _arm_args(vision_lr_scale=scale)
     want = {} if scale == 1.0 else {"vision": scale, "geometry": scale, "connector": scale}
     for arm in proof.ARMS:
         configs = proof.arm_configs(args, tmp_path, arm)
@@ -89,21 +95,10 @@ def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
 
 
 def test_geometry_norm_reaches_every_arm_with_a_point_map_tower(proof, tmp_path):
-    from argparse import Namespace
-
     from spatialforge.models.config import named_config
     from spatialforge.train.config import TrainConfig
 
-    args = Namespace(
-        image_size=None,
-        lr=1e-3,
-        schedule="cosine",
-        steps=40,
-        batch=8,
-        loader_workers=0,
-        vision_lr_scale=1.0,
-        geometry_norm="layernorm",
-    )
+    args = _arm_args(geometry_norm="layernorm")
     for arm in proof.ARMS:
         config = TrainConfig.from_dict(proof.arm_configs(args, tmp_path, arm)[0])
         geometry = named_config("small", **config.model.options).geometry
