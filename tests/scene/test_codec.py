@@ -104,21 +104,18 @@ def test_writer_refuses_nan(tmp_path):
         write_scenes(tmp_path / "x.jsonl", [bad])
 
 
-def _decoded_both_ways(d):
+def _decoded_both_ways(d, monkeypatch):
     """(the scene decoded through the plain-object fast path, and through FieldReader for every object)."""
     import spatialforge.scene.codec as codec
 
     fast = scene_from_dict(json.loads(json.dumps(d)))
-    plain = codec._plain_object
-    codec._plain_object = lambda _d: None  # every object takes the field-by-field reader
-    try:
+    with monkeypatch.context() as patch:
+        patch.setattr(codec, "_plain_object", lambda _d: None)  # every object takes the field reader
         slow = scene_from_dict(json.loads(json.dumps(d)))
-    finally:
-        codec._plain_object = plain
     return fast, slow
 
 
-def test_plain_object_path_builds_what_the_field_reader_builds(tmp_path):
+def test_plain_object_path_builds_what_the_field_reader_builds(tmp_path, monkeypatch):
     d = scene_to_dict(tiny_scene(tmp_path))
     # The variety the fast path must carry over: nulls, ints where floats are usual, a null box2d,
     # attributes, a source category.
@@ -126,7 +123,7 @@ def test_plain_object_path_builds_what_the_field_reader_builds(tmp_path):
     d["objects"][1]["observations"] = [{**obs, "box2d": None}]
     obs.update(visibility=1, truncation=None, occlusion_level=2, box2d_kind=None)
     d["objects"][0].update(source_category="Chair", attributes={"colour": "red"})
-    fast, slow = _decoded_both_ways(d)
+    fast, slow = _decoded_both_ways(d, monkeypatch)
     assert scene_to_dict(fast) == scene_to_dict(slow) == {**d, "objects": scene_to_dict(fast)["objects"]}
     assert [type(o.visibility) for o in fast.object("0").observations] == [float]
     assert fast.object("0").observations[0].occlusion_level == 2
@@ -162,9 +159,9 @@ def test_an_object_off_the_plain_path_still_gets_the_named_error(tmp_path, mutat
     assert (err.value.reason, err.value.field) == (reason, f"objects[1].{field}")
 
 
-def test_a_number_where_an_int_is_allowed_is_accepted_by_both_paths(tmp_path):
+def test_a_number_where_an_int_is_allowed_is_accepted_by_both_paths(tmp_path, monkeypatch):
     d = scene_to_dict(tiny_scene(tmp_path))
     d["objects"][0]["box"]["size_m"] = [1, 2, 3]  # ints in a float array
-    fast, slow = _decoded_both_ways(d)
+    fast, slow = _decoded_both_ways(d, monkeypatch)
     assert fast.object("0").box.size.dtype == slow.object("0").box.size.dtype == np.float64
     assert scene_to_dict(fast) == scene_to_dict(slow)

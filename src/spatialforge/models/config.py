@@ -44,10 +44,7 @@ class GeometryConfig:
     LayerNorm over each patch feature, as a ViT's final norm does for the RGB features beside it). Ours, for
     models whose tower trains from scratch: the sin-cos channels of the low frequencies are nearly constant
     over a scene, so most of a raw patch feature is the same for every patch and image, and the part that
-    carries the geometry is small beside it. On a toy check (docs/MODELS.md) a test-small model learned an
-    answer only the point map's layout determines in 125 steps for three seeds of five with the norm (375 and
-    not within 600 for the others) and in 300-575 steps for four of five without; whether it helps at scale
-    is not measured yet.
+    carries the geometry is small beside it (toy check and its figures: docs/MODELS.md).
     """
 
     kind: str = "metric_xyz"

@@ -3,6 +3,7 @@ naming the field path (e.g. `objects[3].box.rotation`)."""
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -188,18 +189,18 @@ def _read_object(o: FieldReader) -> Object3D:
 
 
 # The keys of a well-formed object, box and observation (scene_to_dict's layout).
-_OBJECT_KEYS = frozenset(
-    (
-        "object_id",
-        "source_id",
-        "category",
-        "source_category",
-        "box",
-        "has_front",
-        "attributes",
-        "observations",
-    )
+_OBJECT_KEY_ORDER = (
+    "object_id",
+    "source_id",
+    "category",
+    "source_category",
+    "box",
+    "has_front",
+    "attributes",
+    "observations",
 )
+_OBJECT_KEYS = frozenset(_OBJECT_KEY_ORDER)
+_object_fields = operator.itemgetter(*_OBJECT_KEY_ORDER)  # dict -> its values in _OBJECT_KEY_ORDER
 _BOX_KEYS = frozenset(("center_m", "rotation", "size_m"))
 _OBSERVATION_KEYS = frozenset(
     ("view_id", "box2d", "box2d_kind", "visibility", "truncation", "occlusion_level", "behind_camera")
@@ -257,14 +258,8 @@ def _plain_object(d: Any) -> Object3D | None:
     accepts, _read_object accepts and builds identically (tests/scene/test_codec.py)."""
     if type(d) is not dict or d.keys() != _OBJECT_KEYS:
         return None
-    object_id, source_id, category, source_category = (
-        d["object_id"], d["source_id"], d["category"], d["source_category"]
-    )  # fmt: skip
-    box, has_front, attributes, raw_observations = (
-        d["box"],
-        d["has_front"],
-        d["attributes"],
-        d["observations"],
+    object_id, source_id, category, source_category, box, has_front, attributes, raw_observations = (
+        _object_fields(d)
     )
     if not (
         type(object_id) is str
