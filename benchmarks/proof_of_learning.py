@@ -169,7 +169,7 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
             "precision": "auto",
         },
         "checkpoint": {"every": max(args.steps // 4, 1), "keep": 1},
-        "log": {"every": max(args.steps // 100, 1)},
+        "log": {"every": max(args.steps // 100, 1), "probe": args.probe},
     }
 
 
@@ -240,6 +240,27 @@ def training_summary(log_path: Path) -> dict[str, Any]:
         "median_samples_per_s": median("samples_per_s"),
         "median_mfu": median("mfu"),
         "loss_curve": [[r["step"], round(r["loss"], 4)] for r in rows[:: max(len(rows) // 25, 1)]],
+        **probe_summary(rows),
+    }
+
+
+def probe_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The input probe's gain (train/probe.py) over the run, overall and per level: the first sign that an
+    arm reads its images and point maps, long before the benchmark can tell it from the blank arm."""
+    probed = [r for r in rows if "probe" in r]
+    if not probed:
+        return {}
+
+    def gains(record: dict[str, Any]) -> dict[str, float]:
+        probe = record["probe"]
+        return {"all": round(probe["gain"], 4)} | {
+            level: round(v["gain"], 4) for level, v in probe["by_level"].items()
+        }
+
+    return {
+        "probe_examples": probed[-1]["probe"]["examples"],
+        "final_input_gain": gains(probed[-1]),
+        "input_gain_curve": [[r["step"], gains(r)] for r in probed[:: max(len(probed) // 25, 1)]],
     }
 
 
@@ -349,6 +370,12 @@ def main() -> None:
         default="none",
         choices=("none", "layernorm"),
         help="The point-map tower's output norm (model geometry.output_norm; none = HiSpatial's).",
+    )
+    parser.add_argument(
+        "--probe",
+        type=int,
+        default=256,
+        help="Examples of the input probe scored at every log step (log.probe; 0: off).",
     )
     parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")

@@ -18,6 +18,7 @@ from spatialforge.train.data import ExampleInfo
 
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 200, 30), "yellow": (230, 220, 40)}
 PROMPTS = ("What colour is the box?", "How far is the box from the camera?")
+PROBE_EXAMPLES = 4  # the input probe runs on every rank under DDP / FSDP (its forward passes are collective)
 
 
 class TinyDataset:
@@ -86,6 +87,7 @@ def main(argv: list[str]) -> None:
         tiny_config(
             train={"steps": steps, "micro_batch": micro, "global_batch": global_batch},
             distributed={"strategy": strategy},
+            log={"every": 1, "probe": PROBE_EXAMPLES},
         )
     )
     train(config, Path(output), datasets=[TinyDataset()])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,7 @@ def _arm_args(**changes: object):
         "loader_workers": 0,
         "vision_lr_scale": 1.0,
         "geometry_norm": "none",
+        "probe": 32,
     }
     return Namespace(**{**options, **changes})
 
@@ -91,6 +93,7 @@ def test_arm_configs_load_and_carry_the_vision_lr_scale(proof, tmp_path, scale):
             config = TrainConfig.from_dict(raw)
             assert config.optim.lr_scale == want, (arm, raw["name"])
             assert config.optim.lr == 1e-3 and config.train.steps in (40, 10)
+            assert config.log.probe == 32
         assert configs[-1]["data"]["blank_inputs"] is (arm == "blank")
 
 
@@ -106,3 +109,19 @@ def test_geometry_norm_reaches_every_arm_with_a_point_map_tower(proof, tmp_path)
         assert geometry.kind == want_kind, arm
         if geometry.enabled:
             assert geometry.output_norm == "layernorm", arm
+
+
+def test_training_summary_keeps_the_input_gain_per_level(proof, tmp_path):
+    def probe(gain: float) -> dict:
+        level = {"examples": 3, "loss": 1.0, "loss_swapped": 1.0 + gain, "gain": gain}
+        return {**level, "examples": 6, "by_level": {"0": level, "2": {**level, "gain": gain / 2}}}
+
+    rows = [{"step": s, "loss": 2.0 - s / 10, "probe": probe(s / 100)} for s in (1, 2, 3)]
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = proof.training_summary(log)
+    assert summary["probe_examples"] == 6
+    assert summary["final_input_gain"] == {"all": 0.03, "0": 0.03, "2": 0.015}
+    assert [step for step, _ in summary["input_gain_curve"]] == [1, 2, 3]
+    log.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "probe"}) + "\n" for r in rows))
+    assert "final_input_gain" not in proof.training_summary(log)  # runs without the probe

@@ -27,7 +27,7 @@ from spatialforge.train.trainer import (
     set_learning_rate,
     train,
 )
-from tests.train.ddp_worker import TinyDataset, tiny_config
+from tests.train.ddp_worker import PROBE_EXAMPLES, TinyDataset, tiny_config
 
 torch.set_num_threads(1)
 WORKER = Path(__file__).with_name("ddp_worker.py")
@@ -35,6 +35,10 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 def losses(output: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (output / "log.jsonl").read_text().splitlines()]
+
+
+def probes(output: Path) -> list[dict]:
+    return [json.loads(line)["probe"] for line in (output / "log.jsonl").read_text().splitlines()]
 
 
 def steps_logged(output: Path) -> list[int]:
@@ -256,10 +260,14 @@ def _torchrun(output: Path, strategy: str, steps: int, micro: int, global_batch:
 
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
 def test_two_processes_match_one(tmp_path: Path, strategy: str) -> None:
-    single, _ = run(tmp_path, "single", train={"steps": 2, "micro_batch": 4})
+    single, _ = run(tmp_path, "single", train={"steps": 2, "micro_batch": 4}, log={"probe": PROBE_EXAMPLES})
     output = tmp_path / strategy
     _torchrun(output, strategy, steps=2, micro=1, global_batch=4)  # 2 ranks x 2 micro-batches of 1
     assert losses(output) == pytest.approx(losses(single), rel=1e-5)
+    for one, two in zip(probes(single), probes(output), strict=True):  # the probe ran on both ranks
+        assert [two["loss"], two["loss_swapped"]] == pytest.approx(
+            [one["loss"], one["loss_swapped"]], rel=1e-4
+        )
     assert [p.name for p in checkpoint_dirs(output)] == ["step-0000002"]
     a, b = last_weights(single), last_weights(output)
     assert set(a) == set(b)
@@ -330,6 +338,8 @@ def test_extends_and_overrides(tmp_path: Path) -> None:
         (["lora.rank=4", "lora.target=vision"], "lora.rank"),
         (['optim.lr_scale={"eyes": 2}'], "optim"),
         (['optim.lr_scale={"vision": 0}'], "optim"),
+        (["log.probe=-1"], "log"),
+        (["log.probe=true"], "log"),
     ],
 )
 def test_config_errors_name_the_key(overrides: list[str], key: str) -> None:

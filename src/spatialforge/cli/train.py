@@ -45,9 +45,11 @@ def train_command(
     def show(record: dict[str, Any]) -> None:
         rate = record["samples_per_s"]
         mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
+        # the input probe's gain (train/probe.py): > 0 once answers depend on the images and point maps
+        probe = f"  input gain {record['probe']['gain']:+.4f}" if "probe" in record else ""
         console.print(
             f"step {record['step']}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "
-            f"grad {record['grad_norm']:.3f}  {rate:.1f} samples/s{mfu}"
+            f"grad {record['grad_norm']:.3f}  {rate:.1f} samples/s{mfu}{probe}"
             if rate is not None
             else f"step {record['step']}  loss {record['loss']:.4f}",
             highlight=False,

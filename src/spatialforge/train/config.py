@@ -27,13 +27,15 @@ SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "bf16", "fp32")
 STRATEGIES = ("ddp", "fsdp")
 # Keys that may change between a run and its resume without changing the trajectory: how often to log and
-# checkpoint, how many loader workers (data are a pure function of the sample index), the micro-batch size,
-# the device and the distributed strategy (a step reads the same samples whatever world and micro batch are).
+# checkpoint, the log's input probe (forward passes only), how many loader workers (data are a pure function
+# of the sample index), the micro-batch size, the device and the distributed strategy (a step reads the same
+# samples whatever world and micro batch are).
 # train.steps is not free: warm-up length and the cosine schedule depend on it.
 RESUME_FREE_KEYS = (
     "checkpoint.every",
     "checkpoint.keep",
     "log.every",
+    "log.probe",
     "data.num_workers",
     "train.micro_batch",
     "train.device",
@@ -177,11 +179,17 @@ class CheckpointSection:
 
 @dataclass(frozen=True)
 class LogSection:
+    """every: steps per log record; probe: examples of the input-reliance probe scored at every log record
+    (train/probe.py: the answer loss with each example's own inputs and with another's; 0 = off)."""
+
     every: int = 10
+    probe: int = 0
 
     def __post_init__(self) -> None:
         if self.every < 1:
             raise ValueError(f"every must be >= 1, got {self.every}")
+        if isinstance(self.probe, bool) or not isinstance(self.probe, int) or self.probe < 0:
+            raise ValueError(f"probe must be an integer >= 0, got {self.probe!r}")
 
 
 @dataclass(frozen=True)

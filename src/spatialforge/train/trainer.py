@@ -42,6 +42,7 @@ from spatialforge.models.backbones.base import IGNORE_INDEX
 from spatialforge.models.processing import Batch, Sample, collate
 from spatialforge.models.vlm import SpatialVLM, build_model, next_token_loss
 from spatialforge.train.config import TrainConfig, resume_differences
+from spatialforge.train.probe import build_input_probe, probe_losses
 
 CHECKPOINTS = "checkpoints"
 WEIGHTS = "model.safetensors"
@@ -582,6 +583,17 @@ def train(
             blank=config.data.blank_inputs,
         )
         on_cuda = dist.device.type == "cuda"
+        probe = None
+        if config.log.probe:  # draws past the run's last training index (train/probe.py)
+            probe = build_input_probe(
+                data,
+                sampler,
+                collator,
+                first_index=steps * config.train.global_batch,
+                size=config.log.probe,
+                chunk=config.train.micro_batch,
+                blank=config.data.blank_inputs,
+            )
         batches = iter(_loader(stream, config.data.num_workers, pin_memory=on_cuda))
         last_checkpoint = checkpoint
         # No host-device synchronisation inside a step: the window's loss stays a device tensor until a log
@@ -631,6 +643,8 @@ def train(
                 record = _log_record(
                     done, window, lr, float(grad_norm), state, seconds, non_embedding, peak, dist
                 )
+                if probe is not None:  # every rank: the forward passes of a wrapped model are collective
+                    record["probe"] = probe_losses(wrapped, probe, dist.device, use_bf16)
                 if dist.main:
                     with log_path.open("a") as handle:
                         handle.write(json.dumps(record) + "\n")
