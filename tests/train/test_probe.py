@@ -14,7 +14,14 @@ from PIL import Image
 from spatialforge.models.processing import Sample
 from spatialforge.train.config import load_config, resume_differences
 from spatialforge.train.data import ExampleInfo
-from spatialforge.train.probe import GENERAL_LEVEL, NO_IMAGES, NO_PARTNER, build_input_probe, probe_losses
+from spatialforge.train.probe import (
+    DUPLICATE,
+    GENERAL_LEVEL,
+    NO_IMAGES,
+    NO_PARTNER,
+    build_input_probe,
+    probe_losses,
+)
 from spatialforge.train.trainer import train
 from tests.train.ddp_worker import TinyDataset, tiny_config
 
@@ -70,6 +77,22 @@ def test_swap_partners_share_an_image_count_and_skips_are_named() -> None:
     assert [s.images[0].getpixel((0, 0))[0] for s in other] == [20, 40, 0]
 
 
+class Repeating:
+    """Draw g is example g // 2 of dataset 0: every example comes twice."""
+
+    def draw(self, index: int) -> tuple[int, int]:
+        return 0, index // 2
+
+
+def test_a_repeated_draw_is_dropped_so_no_example_swaps_with_itself() -> None:
+    probe = build_input_probe([Counts([1] * 4)], Repeating(), list, first_index=0, size=8, chunk=8)
+    assert probe.skipped == {DUPLICATE: 4}
+    own, other = probe.matched[0], probe.swapped[0]
+    assert [s.prompt for s in own] == ["question 0", "question 1", "question 2", "question 3"]
+    for mine, theirs in zip(own, other, strict=True):
+        assert mine.images[0].getpixel((0, 0)) != theirs.images[0].getpixel((0, 0))
+
+
 def test_probe_draws_start_at_the_first_index_and_size_must_be_positive() -> None:
     dataset = Counts([1] * 10)
     probe = build_input_probe([dataset], Identity(), list, first_index=6, size=3, chunk=8)
@@ -91,7 +114,8 @@ def test_gain_grows_as_the_model_learns_to_read_its_inputs(tmp_path: Path) -> No
     first, last = records[0], records[-1]
     assert abs(first["gain"]) < 0.02, first  # an untrained model barely reacts to its inputs
     assert last["gain"] > 0.05 and last["loss_swapped"] > last["loss"], last
-    assert last["examples"] == 16 and last["skipped"] == {}
+    # 16 draws from 16 examples: the repeats are dropped
+    assert last["examples"] + last["skipped"].get(DUPLICATE, 0) == 16 and set(last["skipped"]) <= {DUPLICATE}
     assert set(last["by_level"]) == {"1"} and last["by_level"]["1"]["gain"] == pytest.approx(last["gain"])
 
 

@@ -17,8 +17,11 @@ training index (train.steps x train.global_batch), fixed for the whole run, so t
 like and is the same after a resume. The run's own draw order never reaches those indices, but a finite
 dataset can hold the same example at a training index: the probe measures reliance, not generalisation
 (that is the benchmark's job). Swap partners: each example takes the images of the next probe example with
-the same number of images (cyclically, in draw order). Examples without images, and an image count that
-only one example has, cannot be swapped; they are left out and counted under `skipped`.
+the same number of images (cyclically, in draw order). A draw of an example already drawn is dropped (a
+swap between two copies would change nothing), and examples without images, or with an image count that
+only one example has, cannot be swapped; all three are left out and counted under `skipped`. Two distinct
+examples can still show the same thing (a small dataset, a repeated scene), which makes the gain an
+underestimate, never an overestimate.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from spatialforge.models.processing import Batch, Sample
 GENERAL_LEVEL = "general"  # the level key of examples without a spatial level (general data)
 NO_IMAGES = "no_images"
 NO_PARTNER = "no_partner"
+DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,13 @@ def build_input_probe(
         raise ValueError(f"probe size and chunk must be >= 1, got {size} and {chunk}")
     drawn: list[tuple[str, Sample]] = []
     skipped: Counter[str] = Counter()
+    seen: set[tuple[int, int]] = set()
     for j in range(size):
         dataset, example = sampler.draw(first_index + j)
+        if (dataset, example) in seen:  # a second copy adds nothing, and swapping with it changes nothing
+            skipped[DUPLICATE] += 1
+            continue
+        seen.add((dataset, example))
         sample = datasets[dataset].sample(example, blank=blank)
         if not sample.images:
             skipped[NO_IMAGES] += 1
