@@ -6,8 +6,10 @@ GLOBAL` trains the test-small model on TinyDataset in OUTPUT; the test compares 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -58,6 +60,11 @@ class TinyDataset:
         if self._task(index) == "colour":
             return Sample(PROMPTS[0], (image,), (point_map,), answer=colour)
         return Sample(PROMPTS[1], (image,), (point_map,), answer=f"{depth:.1f} m")
+
+
+def logged(output: Path, key: str) -> list[Any]:
+    """One field of every record of a run's log.jsonl, in order."""
+    return [json.loads(line)[key] for line in (output / "log.jsonl").read_text().splitlines()]
 
 
 def tiny_config(**sections: dict) -> dict:

@@ -3,7 +3,6 @@ as the model learns to read its inputs, exactly zero for a blank-input run, and 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from spatialforge.train.probe import (
     probe_losses,
 )
 from spatialforge.train.trainer import train
-from tests.train.ddp_worker import TinyDataset, tiny_config
+from tests.train.ddp_worker import TinyDataset, logged, tiny_config
 
 torch.set_num_threads(1)
 
@@ -101,15 +100,11 @@ def test_probe_draws_start_at_the_first_index_and_size_must_be_positive() -> Non
         build_input_probe([dataset], Identity(), list, first_index=0, size=0, chunk=8)
 
 
-def _probe_records(output: Path) -> list[dict]:
-    return [json.loads(line)["probe"] for line in (output / "log.jsonl").read_text().splitlines()]
-
-
 def test_gain_grows_as_the_model_learns_to_read_its_inputs(tmp_path: Path) -> None:
     # TinyDataset's answers are its image's colour or its point map's depth: the text alone cannot give them
     config = tiny_config(train={"steps": 60}, log={"every": 10, "probe": 16})
     train(load_config(config), tmp_path / "run", datasets=[TinyDataset()])
-    records = _probe_records(tmp_path / "run")
+    records = logged(tmp_path / "run", "probe")
     assert len(records) == 6
     first, last = records[0], records[-1]
     assert abs(first["gain"]) < 0.02, first  # an untrained model barely reacts to its inputs
@@ -122,7 +117,7 @@ def test_gain_grows_as_the_model_learns_to_read_its_inputs(tmp_path: Path) -> No
 def test_blank_run_gain_is_exactly_zero(tmp_path: Path) -> None:
     config = tiny_config(train={"steps": 6}, log={"every": 2, "probe": 8}, data={"blank_inputs": True})
     train(load_config(config), tmp_path / "blank", datasets=[TinyDataset()])
-    assert [r["gain"] for r in _probe_records(tmp_path / "blank")] == [0.0, 0.0, 0.0]
+    assert [r["gain"] for r in logged(tmp_path / "blank", "probe")] == [0.0, 0.0, 0.0]
 
 
 def test_probe_changes_nothing_in_training(tmp_path: Path) -> None:
@@ -131,7 +126,7 @@ def test_probe_changes_nothing_in_training(tmp_path: Path) -> None:
         config = tiny_config(train={"steps": 6}, log={"every": 2, "probe": probe})
         output = tmp_path / f"probe{probe}"
         train(load_config(config), output, datasets=[TinyDataset()])
-        runs[probe] = [json.loads(line)["loss"] for line in (output / "log.jsonl").read_text().splitlines()]
+        runs[probe] = logged(output, "loss")
     assert runs[0] == runs[8]
     saved, resumed = (load_config(tiny_config(log={"probe": p})).to_dict() for p in (0, 8))
     assert resume_differences(saved, resumed) == []  # adding the probe to a resumed run is allowed

@@ -27,22 +27,10 @@ from spatialforge.train.trainer import (
     set_learning_rate,
     train,
 )
-from tests.train.ddp_worker import PROBE_EXAMPLES, TinyDataset, tiny_config
+from tests.train.ddp_worker import PROBE_EXAMPLES, TinyDataset, logged, tiny_config
 
 torch.set_num_threads(1)
 WORKER = Path(__file__).with_name("ddp_worker.py")
-
-
-def losses(output: Path) -> list[float]:
-    return [json.loads(line)["loss"] for line in (output / "log.jsonl").read_text().splitlines()]
-
-
-def probes(output: Path) -> list[dict]:
-    return [json.loads(line)["probe"] for line in (output / "log.jsonl").read_text().splitlines()]
-
-
-def steps_logged(output: Path) -> list[int]:
-    return [json.loads(line)["step"] for line in (output / "log.jsonl").read_text().splitlines()]
 
 
 def run(tmp: Path, name: str, dataset: TinyDataset | None = None, **sections: dict) -> tuple[Path, object]:
@@ -63,7 +51,7 @@ def last_weights(output: Path) -> dict[str, torch.Tensor]:
 
 def test_loss_decreases_and_writes_the_run_folder(tmp_path: Path) -> None:
     output, result = run(tmp_path, "run", train={"steps": 8})
-    curve = losses(output)
+    curve = logged(output, "loss")
     assert len(curve) == 8
     assert curve[-1] < curve[0] - 1.0, curve
     assert result.steps == 8 and result.final_loss == pytest.approx(curve[-1])
@@ -94,7 +82,7 @@ def test_accumulation_gives_the_big_batch_gradient(tmp_path: Path) -> None:
         torch.testing.assert_close(c[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
         moved += not torch.equal(tensor, start[name])
     assert moved > 10  # the step did move the weights
-    assert losses(one) == pytest.approx(losses(accumulated), rel=1e-6)
+    assert logged(one, "loss") == pytest.approx(logged(accumulated, "loss"), rel=1e-6)
 
 
 def test_resume_after_a_crash_continues_the_same_curve(tmp_path: Path) -> None:
@@ -112,13 +100,13 @@ def test_resume_after_a_crash_continues_the_same_curve(tmp_path: Path) -> None:
     with pytest.raises(Crash):
         train(config, output, datasets=[TinyDataset()], on_log=crash_at_5)
     assert [p.name for p in checkpoint_dirs(output)] == ["step-0000003"]
-    assert steps_logged(output) == [1, 2, 3, 4, 5]
+    assert logged(output, "step") == [1, 2, 3, 4, 5]
     # The resumed run also uses two loader workers: the data must not depend on it.
     resumed = load_config(tiny_config(train={"steps": 6}, checkpoint={"every": 3}, data={"num_workers": 2}))
     result = train(resumed, output, datasets=[TinyDataset()])
     assert result.resumed_from == 3
-    assert steps_logged(output) == [1, 2, 3, 4, 5, 6]  # the crashed steps 4-5 are logged once
-    assert losses(output) == pytest.approx(losses(straight), rel=1e-6, abs=1e-7)
+    assert logged(output, "step") == [1, 2, 3, 4, 5, 6]  # the crashed steps 4-5 are logged once
+    assert logged(output, "loss") == pytest.approx(logged(straight, "loss"), rel=1e-6, abs=1e-7)
     a, b = last_weights(straight), last_weights(output)
     for name in a:
         torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6, msg=name)
@@ -178,8 +166,7 @@ def test_lr_scale_gives_each_component_its_own_rate(tmp_path: Path) -> None:
     assert max(float((end[n] - start[n]).abs().max()) for n in vision) < 1e-7
     for component in ("geometry", "connector", "language"):
         assert any(not torch.equal(end[names[id(p)]], start[names[id(p)]]) for p in parts[component])
-    logged = [json.loads(line)["lr"] for line in (output / "log.jsonl").read_text().splitlines()]
-    assert logged == pytest.approx([3e-3, 3e-3])  # the log keeps the scheduled (unscaled) rate
+    assert logged(output, "lr") == pytest.approx([3e-3, 3e-3])  # the log keeps the scheduled (unscaled) rate
     with pytest.raises(ValueError, match="components"):
         make_optimizer(model, config)
 
@@ -263,8 +250,9 @@ def test_two_processes_match_one(tmp_path: Path, strategy: str) -> None:
     single, _ = run(tmp_path, "single", train={"steps": 2, "micro_batch": 4}, log={"probe": PROBE_EXAMPLES})
     output = tmp_path / strategy
     _torchrun(output, strategy, steps=2, micro=1, global_batch=4)  # 2 ranks x 2 micro-batches of 1
-    assert losses(output) == pytest.approx(losses(single), rel=1e-5)
-    for one, two in zip(probes(single), probes(output), strict=True):  # the probe ran on both ranks
+    assert logged(output, "loss") == pytest.approx(logged(single, "loss"), rel=1e-5)
+    # the probe ran on both ranks
+    for one, two in zip(logged(single, "probe"), logged(output, "probe"), strict=True):
         assert [two["loss"], two["loss_swapped"]] == pytest.approx(
             [one["loss"], one["loss_swapped"]], rel=1e-4
         )

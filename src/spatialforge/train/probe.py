@@ -33,10 +33,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional
 
 from spatialforge.models.backbones.base import IGNORE_INDEX
 from spatialforge.models.processing import Batch, Sample
+from spatialforge.models.vlm import next_token_loss
 
 GENERAL_LEVEL = "general"  # the level key of examples without a spatial level (general data)
 NO_IMAGES = "no_images"
@@ -120,12 +120,7 @@ def _row_losses(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Ten
     labels = batch.labels
     logits = model(replace(batch, labels=None)).logits  # (B, L, V)
     targets = labels[:, 1:]
-    ce = functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-        targets.reshape(-1),
-        ignore_index=IGNORE_INDEX,
-        reduction="none",
-    ).view(targets.shape)  # (B, L - 1), 0 where ignored
+    ce = next_token_loss(logits, labels, reduction="none").view(targets.shape)  # (B, L - 1), 0 where ignored
     return ce.sum(dim=1), (targets != IGNORE_INDEX).sum(dim=1)
 
 
