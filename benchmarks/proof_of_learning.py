@@ -17,6 +17,9 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
    - stage_3d_late / stage_3d_early: SpatialLLM Table 2 in miniature - a stage-1 alignment run (connector and
      point-map tower only) on general data alone or on general + level-1 probing data, then the same stage-2
      instruction tuning from each.
+   With --vision-pretrain-steps N, a `pretrain-vision` step first trains the small model's ViT on per-patch
+   targets (object category, log depth, facing) from the training scenes' instance masks, and every arm starts
+   from that tower (model.vision_weights; --freeze-vision keeps it frozen, as HiSpatial keeps SigLIP).
 4. `eval` every arm on the benchmark (greedy, the question as generated: `--prompt-style plain`), plus the
    chance and frequency baselines; per-level and per-task scores with 95% percentile-bootstrap CIs come from
    the harness's tables.json.
@@ -142,9 +145,15 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
     """Shared by every arm: the small model, HiSpatial's task weights and 7:1 spatial:general mix, AdamW
     with a 1% warm-up and a constant rate (SPEC section 6), bf16 on CUDA; the lr is ours: HiSpatial's 2e-5
     fine-tunes a pretrained 3B model, a from-scratch 15M model needs a larger one."""
+    tower = vision_pretrain_dir(args, work)
+    model: dict[str, Any] = {"config": "small", "options": model_options(args)}
+    if tower is not None:
+        model["vision_weights"] = str(tower)
+    if args.freeze_vision:
+        model["freeze"] = ["vision"]
     return {
         "name": name,
-        "model": {"config": "small", "options": model_options(args)},
+        "model": model,
         "data": {
             "sources": sources(work),
             "mixture": {"spatial_general_ratio": [7, 1], "task_weights": "hispatial", "exclude_levels": []},
@@ -192,6 +201,7 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
         stage1 = base_config(args, work, f"{arm}_stage1")
         stage1["train"]["steps"] = max(args.steps // 4, 1)
         stage1["model"]["freeze"] = ["vision", "language"]
+        config["model"].pop("vision_weights", None)  # stage 2 starts from stage 1's model, tower included
         if arm == "stage_3d_late":
             stage1["data"]["mixture"]["spatial_general_ratio"] = [0, 1]
         else:
@@ -206,6 +216,29 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
         config["model"]["options"] = {}  # the saved stage-1 model fixes its own shape
         return [stage1, config]
     return [config]
+
+
+def vision_pretrain_dir(args: argparse.Namespace, work: Path) -> Path | None:
+    """The pretrained tower's folder for these settings (None without --vision-pretrain-steps)."""
+    if not args.vision_pretrain_steps:
+        return None
+    size = f"_px{args.image_size}" if args.image_size else ""
+    return work / f"vision_pretrain_{args.vision_pretrain_steps}x{args.vision_pretrain_batch}{size}"
+
+
+def pretrain_tower(args: argparse.Namespace, work: Path, log: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """`pretrain-vision` on the training scenes (skipped when done); its summary, or None when off."""
+    folder = vision_pretrain_dir(args, work)
+    if folder is None:
+        return None
+    if not (folder / "pretrain.json").is_file():
+        command = sf("pretrain-vision", "-s", str(work / "synth_train" / "scenes.jsonl"), "-o", str(folder))
+        command += ["--steps", str(args.vision_pretrain_steps), "--batch", str(args.vision_pretrain_batch)]
+        if args.image_size:
+            command += ["--image-size", str(args.image_size)]
+        run(command + ["--log-every", str(max(args.vision_pretrain_steps // 20, 1))], log)
+    summary = json.loads((folder / "pretrain.json").read_text())
+    return {"folder": str(folder), **{k: summary[k] for k in ("views", "skipped", "held_out_metrics", "wall_s")}}
 
 
 def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str, Any]]) -> dict[str, Any]:
@@ -377,6 +410,16 @@ def main() -> None:
         default=256,
         help="Examples of the input probe scored at every log step (log.probe; 0: off).",
     )
+    parser.add_argument(
+        "--vision-pretrain-steps",
+        type=int,
+        default=0,
+        help="Pretrain the ViT on per-patch targets of the training scenes first (pretrain-vision; 0: off).",
+    )
+    parser.add_argument("--vision-pretrain-batch", type=int, default=128)
+    parser.add_argument(
+        "--freeze-vision", action="store_true", help="Keep the vision tower frozen while the arms train."
+    )
     parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")
     parser.add_argument("--device", default="auto", help="Evaluation device (auto: cuda when available).")
@@ -419,6 +462,7 @@ def main() -> None:
         args.out.write_text(json.dumps(record, indent=1) + "\n")
 
     record["data"] = make_data(args, work, log)
+    record["vision_pretrain"] = pretrain_tower(args, work, log)
     for baseline in ("chance", "frequency"):
         tables = evaluate(args, work, baseline, baseline, log)
         results[baseline] = {"tables": json.loads(tables.read_text())}

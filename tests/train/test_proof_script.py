@@ -77,6 +77,9 @@ def _arm_args(**changes: object):
         "vision_lr_scale": 1.0,
         "geometry_norm": "none",
         "probe": 32,
+        "vision_pretrain_steps": 0,
+        "vision_pretrain_batch": 128,
+        "freeze_vision": False,
     }
     return Namespace(**{**options, **changes})
 
@@ -109,6 +112,23 @@ def test_geometry_norm_reaches_every_arm_with_a_point_map_tower(proof, tmp_path)
         assert geometry.kind == want_kind, arm
         if geometry.enabled:
             assert geometry.output_norm == "layernorm", arm
+
+
+def test_a_pretrained_tower_reaches_every_arm(proof, tmp_path):
+    from spatialforge.train.config import TrainConfig
+
+    plain = _arm_args()
+    assert proof.vision_pretrain_dir(plain, tmp_path) is None
+    assert "vision_weights" not in proof.arm_configs(plain, tmp_path, "metric")[0]["model"]
+    args = _arm_args(vision_pretrain_steps=500, freeze_vision=True, image_size=128)
+    tower = tmp_path / "vision_pretrain_500x128_px128"
+    assert proof.vision_pretrain_dir(args, tmp_path) == tower
+    for arm in proof.ARMS:
+        configs = [TrainConfig.from_dict(raw) for raw in proof.arm_configs(args, tmp_path, arm)]
+        assert configs[0].model.vision_weights == str(tower), arm
+        assert all("vision" in (c.model.freeze or ()) for c in configs), arm
+        if len(configs) == 2:  # stage 2 starts from stage 1's saved model, which holds the tower
+            assert configs[1].model.vision_weights is None, arm
 
 
 def test_training_summary_keeps_the_input_gain_per_level(proof, tmp_path):

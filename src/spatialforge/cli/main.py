@@ -21,7 +21,7 @@ from spatialforge.cli.ask import ask_command
 from spatialforge.cli.evaluate import bench_app, eval_command, eval_compare_command, eval_report_command
 from spatialforge.cli.shared import console
 from spatialforge.cli.shared import fail as _fail
-from spatialforge.cli.train import train_command
+from spatialforge.cli.train import pretrain_vision_command, train_command
 from spatialforge.errors import RecordError
 
 app = typer.Typer(help="spatialforge: 3D spatial QA data engine.", no_args_is_help=True, add_completion=False)
@@ -791,6 +791,7 @@ app.command("eval")(eval_command)
 app.command("eval-report")(eval_report_command)
 app.command("eval-compare")(eval_compare_command)
 app.command("train")(train_command)
+app.command("pretrain-vision")(pretrain_vision_command)
 app.command("ask")(ask_command)
 
 if __name__ == "__main__":

@@ -64,15 +64,22 @@ class ImageTransform:
 
     def image_into(self, image: Image.Image, out: np.ndarray) -> None:
         """`image(image)` written into `out`, a (3, size, size) float32 array (a slot of a batch)."""
+        self.normalise_into(self.resized(image), out)
+
+    def resized(self, image: Image.Image) -> np.ndarray:
+        """PIL image -> (size, size, 3) uint8 RGB under the plan, before normalisation."""
+        rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert() would only copy an RGB image
+        plan = self.plan(*rgb.size)
+        return np.asarray(rgb.resize(plan.out, Image.Resampling.BICUBIC, box=plan.crop))
+
+    def normalise_into(self, pixels: np.ndarray, out: np.ndarray) -> None:
+        """(size, size, 3) uint8 RGB (`resized`) -> `out`, a (3, size, size) float32 array, normalised."""
         if out.shape != (3, self.size, self.size) or out.dtype != np.float32:
             side = self.size
             raise ValueError(f"out must be (3, {side}, {side}) float32, got {out.shape} {out.dtype}")
-        rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert() would only copy an RGB image
-        plan = self.plan(*rgb.size)
-        resized = rgb.resize(plan.out, Image.Resampling.BICUBIC, box=plan.crop)
         # ((pixels / 255) - mean) / std in float32, element for element, computed channel-first: over
         # (H, W, 3) the (3,) mean and std broadcast in 3-element inner loops, several times slower.
-        out[...] = np.asarray(resized).transpose(2, 0, 1)  # (3, H, W) uint8 -> float32, exact
+        out[...] = pixels.transpose(2, 0, 1)  # (3, H, W) uint8 -> float32, exact
         np.divide(out, 255.0, out=out)  # [0, 1]
         np.subtract(out, np.asarray(self.mean, np.float32)[:, None, None], out=out)
         np.divide(out, np.asarray(self.std, np.float32)[:, None, None], out=out)

@@ -76,11 +76,14 @@ def _build(cls: type, data: dict[str, Any], section: str, source: str) -> Any:
 class ModelSection:
     """config: a named model config (models/configs) or a saved model folder (SpatialVLM.from_pretrained: the
     previous stage); options: named_config overrides (geometry, backbone, ...); freeze: the components kept
-    frozen (vision, geometry, connector, language) - None keeps the model config's own (freeze_vision)."""
+    frozen (vision, geometry, connector, language) - None keeps the model config's own (freeze_vision);
+    vision_weights: a `spatialforge pretrain-vision` tower (its vision.safetensors or folder) loaded over the
+    built model's vision tower (small family), before freezing and LoRA."""
 
     config: str = "test-small"
     options: dict[str, Any] = field(default_factory=dict)
     freeze: tuple[str, ...] | None = None
+    vision_weights: str | None = None
 
     def __post_init__(self) -> None:
         if self.freeze is not None:

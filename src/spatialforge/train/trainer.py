@@ -146,7 +146,8 @@ def apply_freeze(model: SpatialVLM, frozen: Sequence[str] | None) -> None:
 
 
 def build_training_model(config: TrainConfig) -> SpatialVLM:
-    """The model as it trains: named config or saved folder (the previous stage), freezing, LoRA adapters."""
+    """The model as it trains: named config or saved folder (the previous stage), a pretrained vision tower
+    (model.vision_weights), freezing, LoRA adapters."""
     source = Path(config.model.config)
     if (source / "config.json").is_file():
         if config.model.options:
@@ -163,6 +164,10 @@ def build_training_model(config: TrainConfig) -> SpatialVLM:
         except ValueError as error:
             raise ValueError(f"model.config: {error} (nor is it a saved model folder)") from None
         model = build_model(model_config)
+    if config.model.vision_weights is not None:
+        from spatialforge.train.vision_pretrain import load_vision_tower
+
+        load_vision_tower(model, config.model.vision_weights)
     model.train()
     apply_freeze(model, config.model.freeze)
     if config.lora is not None:
