@@ -238,7 +238,8 @@ def pretrain_tower(args: argparse.Namespace, work: Path, log: list[dict[str, Any
             command += ["--image-size", str(args.image_size)]
         run(command + ["--log-every", str(max(args.vision_pretrain_steps // 20, 1))], log)
     summary = json.loads((folder / "pretrain.json").read_text())
-    return {"folder": str(folder), **{k: summary[k] for k in ("views", "skipped", "held_out_metrics", "wall_s")}}
+    kept = ("views", "skipped", "held_out_metrics", "wall_s")
+    return {"folder": str(folder), **{k: summary[k] for k in kept}}
 
 
 def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str, Any]]) -> dict[str, Any]:
