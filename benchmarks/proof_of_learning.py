@@ -178,7 +178,7 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
             "precision": "auto",
         },
         "checkpoint": {"every": max(args.steps // 4, 1), "keep": 1},
-        "log": {"every": max(args.steps // 100, 1), "probe": args.probe},
+        "log": {"every": max(args.steps // args.log_records, 1), "probe": args.probe},
     }
 
 
@@ -420,6 +420,9 @@ def main() -> None:
     parser.add_argument("--vision-pretrain-batch", type=int, default=128)
     parser.add_argument(
         "--freeze-vision", action="store_true", help="Keep the vision tower frozen while the arms train."
+    )
+    parser.add_argument(
+        "--log-records", type=int, default=100, help="Log records (and probe evaluations) per training run."
     )
     parser.add_argument("--workers", type=int, default=2, help="Processes for synth / generate / build.")
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")

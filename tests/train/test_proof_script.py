@@ -77,6 +77,7 @@ def _arm_args(**changes: object):
         "vision_lr_scale": 1.0,
         "geometry_norm": "none",
         "probe": 32,
+        "log_records": 100,
         "vision_pretrain_steps": 0,
         "vision_pretrain_batch": 128,
         "freeze_vision": False,

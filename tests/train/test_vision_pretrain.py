@@ -242,3 +242,15 @@ def test_cli_pretrains_and_reports(scenes: Path, tmp_path: Path) -> None:
         app, ["pretrain-vision", "-s", str(tmp_path / "none.jsonl"), "-o", str(out / "x")]
     )
     assert bad.exit_code == 2 and "error" in bad.output
+
+
+def test_a_relative_tower_path_in_a_config_file_is_relative_to_the_file(tmp_path: Path) -> None:
+    from spatialforge.train.config import load_config
+
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"model": {"config": "test-small", "vision_weights": "tower"}}))
+    assert load_config(str(folder / "run.json")).model.vision_weights == str(folder.resolve() / "tower")
+    absolute = str(tmp_path / "elsewhere")
+    (folder / "abs.json").write_text(json.dumps({"model": {"vision_weights": absolute}}))
+    assert load_config(str(folder / "abs.json")).model.vision_weights == absolute

@@ -372,8 +372,13 @@ def _read_json(path: Path | Any, source: str) -> dict[str, Any]:
     return data
 
 
-def _absolute_sources(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Relative source paths in a config file are relative to the file's folder, not the working directory."""
+def _absolute_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative file paths in a config file (data.sources' path and scenes, model.vision_weights) are relative
+    to the file's folder, not the working directory."""
+    model = data.get("model")
+    if isinstance(model, dict) and isinstance(model.get("vision_weights"), str):
+        if not Path(model["vision_weights"]).is_absolute():
+            data = {**data, "model": {**model, "vision_weights": str(folder / model["vision_weights"])}}
     sources = data.get("data", {}).get("sources") if isinstance(data.get("data"), dict) else None
     if not isinstance(sources, list):
         return data
@@ -395,7 +400,7 @@ def resolve_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict[s
         raise RecordError("extends_cycle", f"extends cycle: {' -> '.join((*_seen, key))}", file=key)
     path = Path(key)
     if path.suffix == ".json" or path.is_file():
-        data = _absolute_sources(_read_json(path, key), path.resolve().parent)
+        data = _absolute_paths(_read_json(path, key), path.resolve().parent)
     elif key in recipe_names():
         entry = resources.files("spatialforge.train") / "recipes" / f"{key}.json"
         data = _read_json(entry, f"recipes/{key}.json")
