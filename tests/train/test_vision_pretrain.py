@@ -249,7 +249,8 @@ def test_a_relative_tower_path_in_a_config_file_is_relative_to_the_file(tmp_path
 
     folder = tmp_path / "configs"
     folder.mkdir()
-    (folder / "run.json").write_text(json.dumps({"model": {"config": "test-small", "vision_weights": "tower"}}))
+    relative = {"model": {"config": "test-small", "vision_weights": "tower"}}
+    (folder / "run.json").write_text(json.dumps(relative))
     assert load_config(str(folder / "run.json")).model.vision_weights == str(folder.resolve() / "tower")
     absolute = str(tmp_path / "elsewhere")
     (folder / "abs.json").write_text(json.dumps({"model": {"vision_weights": absolute}}))
