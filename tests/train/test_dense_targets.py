@@ -158,5 +158,6 @@ def test_read_instance_mask_errors_name_the_field(synth_scene, tmp_path: Path) -
             read_instance_mask(synth_scene, bad)
         assert error.value.reason == reason and name in str(error.value)
     hostile = dataclasses.replace(view, metadata={INSTANCE_MASK_KEY: "../../etc/passwd"})
-    with pytest.raises((RecordError, ValueError)):
+    with pytest.raises(RecordError) as escaped:
         read_instance_mask(synth_scene, hostile)
+    assert escaped.value.reason == "unsafe_path" and INSTANCE_MASK_KEY in str(escaped.value)

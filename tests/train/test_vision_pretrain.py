@@ -136,26 +136,29 @@ def test_loading_refuses_a_tower_of_another_shape_or_kind(
         load_vision_tower(torch.nn.Linear(2, 2), output)
 
 
-def _without_masks(scenes: Path, out: Path, keep: int) -> Path:
-    """The scenes with the instance mask removed from every view of all but the first `keep` scenes."""
+def _edited(scenes: Path, out: Path, edit: dict[int, str]) -> Path:
+    """The scenes with scene i's views broken as edit[i] says: "no_mask" drops the instance mask, "escape"
+    points the image outside the dataset root."""
     lines = []
     for i, line in enumerate(scenes.read_text().splitlines()):
         record = json.loads(line)
-        if i >= keep:
-            for view in record["views"]:
+        for view in record["views"]:
+            if edit.get(i) == "no_mask":
                 view["metadata"].pop("instance_mask")
+            elif edit.get(i) == "escape":
+                view["image_path"] = "../../outside.png"
         lines.append(json.dumps(record))
     out.write_text("\n".join(lines) + "\n")
     return out
 
 
-def test_views_without_instance_masks_are_counted_or_refused(scenes: Path, tmp_path: Path) -> None:
-    some = _without_masks(scenes, tmp_path / "some.jsonl", keep=4)
+def test_broken_views_are_counted_by_reason_or_refused(scenes: Path, tmp_path: Path) -> None:
+    some = _edited(scenes, tmp_path / "some.jsonl", {4: "no_mask", 5: "escape"})
     config = PretrainConfig(scenes=(str(some),), model="test-small", steps=2, batch=2)
     summary = pretrain_vision(config, tmp_path / "some")
-    assert summary["skipped"] == {"missing_field": 2}
+    assert summary["skipped"] == {"missing_field": 1, "unsafe_path": 1}
     assert summary["views"]["train"] + summary["views"]["held_out"] == 4
-    none = _without_masks(scenes, tmp_path / "none.jsonl", keep=0)
+    none = _edited(scenes, tmp_path / "none.jsonl", dict.fromkeys(range(6), "no_mask"))
     config = PretrainConfig(scenes=(str(none),), model="test-small", steps=1, batch=1)
     with pytest.raises(ValueError, match="missing_field") as error:
         pretrain_vision(config, tmp_path / "none")

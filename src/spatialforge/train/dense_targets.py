@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -65,13 +66,21 @@ def patch_ranges(start: float, stop: float, count: int, limit: int) -> list[tupl
     return ranges
 
 
+def resolve_asset(scene: Scene, relative: str, field: str) -> Path:
+    """scene.resolve, with a path escaping the asset root as RecordError `unsafe_path` naming the field."""
+    try:
+        return scene.resolve(relative)
+    except ValueError as error:
+        raise RecordError("unsafe_path", str(error), record=scene.scene_id, field=field) from None
+
+
 def read_instance_mask(scene: Scene, view: View) -> np.ndarray:
     """(H, W) integer instance ids of the view (0 = no object); RecordError naming the file and field."""
     relative = view.metadata.get(INSTANCE_MASK_KEY)
     field = f"views[{view.view_id}].metadata.{INSTANCE_MASK_KEY}"
     if not isinstance(relative, str) or not relative:
         raise RecordError("missing_field", "view has no instance mask", record=scene.scene_id, field=field)
-    path = scene.resolve(relative)
+    path = resolve_asset(scene, relative, field)
     try:
         with Image.open(path) as im:
             mode = im.mode

@@ -51,6 +51,7 @@ from spatialforge.train.dense_targets import (
     instance_table,
     patch_targets,
     read_instance_mask,
+    resolve_asset,
 )
 
 VISION_FILE = "vision.safetensors"
@@ -152,9 +153,7 @@ def _iter_scenes(paths: Sequence[str], skipped: Counter) -> list[Scene]:
     return scenes
 
 
-def build_targets(
-    config: PretrainConfig, transform: ImageTransform, grid: tuple[int, int], progress: Callable | None = None
-) -> ViewTargets:
+def build_targets(config: PretrainConfig, transform: ImageTransform, grid: tuple[int, int]) -> ViewTargets:
     """Every view of the config's scenes as pixels and patch targets; a view that cannot give them is
     skipped and counted by reason (no instance mask, unreadable files, wrong sizes)."""
     skipped: Counter = Counter()
@@ -162,16 +161,19 @@ def build_targets(
     vocabulary = category_vocabulary([obj.category for scene in scenes for obj in scene.objects])
     index = {name: i for i, name in enumerate(vocabulary)}
     pixels, categories, depths, facings, held = [], [], [], [], []
-    for done, scene in enumerate(scenes, 1):
+    for scene in scenes:
         out = held_out_scene(scene.scene_id, config.holdout_fraction)
         for view in scene.views:
             try:
                 mask = read_instance_mask(scene, view)
-                image = open_image(scene.resolve(view.image_path), record=scene.scene_id, field="image_path")
+                field = f"views[{view.view_id}].image_path"
+                path = resolve_asset(scene, view.image_path, field)
+                image = open_image(path, record=scene.scene_id, field=field)
                 depth = load_depth(scene, view) if view.depth is not None else None
-                if image.size != (view.camera.width, view.camera.height):
+                sizes = {image.size[::-1], mask.shape, *(() if depth is None else (depth.shape,))}
+                if len(sizes) > 1:  # (H, W) of the image, the mask and the depth
                     raise RecordError(
-                        "wrong_shape", "image size differs from the camera's", record=scene.scene_id
+                        "wrong_shape", f"image, mask and depth sizes differ: {sizes}", file=str(path)
                     )
                 by_instance, facing_by_instance = instance_table(scene, view, index)
                 targets = patch_targets(mask, depth, by_instance, facing_by_instance, transform, grid)
@@ -183,8 +185,6 @@ def build_targets(
             depths.append(targets.log_depth)
             facings.append(targets.facing)
             held.append(out)
-        if progress is not None:
-            progress(done, len(scenes))
     if not pixels:
         raise ValueError(
             f"no view of {', '.join(config.scenes)} gives pretraining targets; skipped: {dict(skipped)} "
