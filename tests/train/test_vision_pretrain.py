@@ -258,3 +258,9 @@ def test_a_relative_tower_path_in_a_config_file_is_relative_to_the_file(tmp_path
     absolute = str(tmp_path / "elsewhere")
     (folder / "abs.json").write_text(json.dumps({"model": {"vision_weights": absolute}}))
     assert load_config(str(folder / "abs.json")).model.vision_weights == absolute
+
+
+def test_an_unknown_device_is_a_clear_error(scenes: Path, tmp_path: Path) -> None:
+    config = PretrainConfig(scenes=(str(scenes),), model="test-small", steps=1, batch=1, device="nonsense")
+    with pytest.raises(ValueError, match="not a torch device"):
+        pretrain_vision(config, tmp_path)

@@ -69,7 +69,7 @@ def load_depth(scene: Scene, view: View) -> np.ndarray:
         return RaycastDepth(scene, view).z_at(uv).reshape(cam.height, cam.width).astype(np.float32)
     path = _asset_path(scene, view, asset)
     if asset.kind == "png_u16":
-        raw = _read_png_u16(path)
+        raw = read_png_u16(path)
     elif asset.kind == "npy_f32":
         raw = _read_npy(path)
     elif asset.kind == "sunrgbd_points_mat":
@@ -299,20 +299,22 @@ def _to_camera(points: np.ndarray, scene: Scene, view: View, asset: AssetRef) ->
     )
 
 
-def _read_png_u16(path: Path) -> np.ndarray:
+def read_png_u16(path: Path, field: str = "depth") -> np.ndarray:
+    """(H, W) integers of a 16-bit single-channel PNG (depth, instance masks); RecordError naming the file
+    and `field` when it is unreadable or not such a PNG."""
     try:
         with Image.open(path) as im:
             mode = im.mode
             raw = np.asarray(im)
     except (OSError, UnidentifiedImageError) as e:
-        raise RecordError("unreadable_file", f"cannot read PNG: {e}", file=str(path)) from None
+        raise RecordError("unreadable_file", f"cannot read PNG: {e}", file=str(path), field=field) from None
     # PIL opens 16-bit greyscale as "I;16*" or widens it to "I"; 8-bit or colour PNGs are not depth.
     if not (mode.startswith("I;16") or mode == "I") or raw.ndim != 2:
         raise RecordError(
             "wrong_type",
             f"expected a 16-bit single-channel PNG, got mode {mode}",
             file=str(path),
-            field="depth",
+            field=field,
         )
     return raw  # (H, W) integers as stored; load_depth scales them in float64
 

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from spatialforge.errors import RecordError
 from spatialforge.models.image_transform import ImageTransform
+from spatialforge.scene.depth import read_png_u16
 from spatialforge.scene.records import Scene, View
 
 NONE = "none"  # vocabulary entry 0: no object
-INSTANCE_MASK_KEY = "instance_mask"  # View.metadata key of the uint16 instance-id PNG (synth writes it)
+INSTANCE_MASK_KEY = "instance_mask"  # View.metadata key of the 16-bit instance-id PNG (synth writes it)
 MIN_FACING_NORM = 1e-3  # |(x, z)| of a unit front vector below which the projected facing is undefined
 
 
@@ -81,21 +81,7 @@ def read_instance_mask(scene: Scene, view: View) -> np.ndarray:
     if not isinstance(relative, str) or not relative:
         raise RecordError("missing_field", "view has no instance mask", record=scene.scene_id, field=field)
     path = resolve_asset(scene, relative, field)
-    try:
-        with Image.open(path) as im:
-            mode = im.mode
-            mask = np.asarray(im)
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise RecordError(
-            "unreadable_file", f"cannot read the instance mask: {error}", file=str(path), field=field
-        ) from None
-    if mask.ndim != 2 or not (mode.startswith("I") or mode == "L"):
-        raise RecordError(
-            "wrong_type",
-            f"instance mask must be a single-channel PNG, got mode {mode}",
-            file=str(path),
-            field=field,
-        )
+    mask = read_png_u16(path, field=field)
     cam = view.camera
     if mask.shape != (cam.height, cam.width):
         raise RecordError(

@@ -282,12 +282,6 @@ def _lr(step: int, config: PretrainConfig) -> float:
     return config.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def _device(setting: str) -> torch.device:
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(setting)
-
-
 def _batch(
     targets: ViewTargets, rows: np.ndarray, transform: ImageTransform, device: torch.device
 ) -> tuple[torch.Tensor, ...]:
@@ -423,18 +417,18 @@ def pretrain_vision(
 ) -> dict[str, Any]:
     """Run the pretraining (see the module docstring); returns the summary written to pretrain.json."""
     output.mkdir(parents=True, exist_ok=True)
+    settings = config.to_dict()
     summary_path = output / SUMMARY_FILE
     if summary_path.is_file() and (output / VISION_FILE).is_file():
         done = json.loads(summary_path.read_text())
-        if done.get("config") == config.to_dict():
+        if done.get("config") == settings:
             return done
     torch.manual_seed(config.seed)
     tower = vision_tower(config.model, config.options)
     transform: ImageTransform = tower.image_transform
     grid = tuple(tower.grid)
-    key_source = {
-        k: v for k, v in config.to_dict().items() if k in ("scenes", "model", "options", "holdout_fraction")
-    }
+    # the targets depend on the views, the tower's input plan and the split, not on the optimisation
+    key_source = {k: settings[k] for k in ("scenes", "model", "options", "holdout_fraction")}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()
     started = time.perf_counter()
     targets = load_targets(output / TARGETS_FILE, key)
@@ -447,7 +441,9 @@ def pretrain_vision(
     if len(train_rows) == 0:
         raise ValueError("every view is held out: lower holdout_fraction or give more scenes")
 
-    device = _device(config.device)
+    from spatialforge.evaluate.models.hf import choose_device  # torch.device; a clear error for a bad one
+
+    device = choose_device(None if config.device == "auto" else config.device)
     heads = DenseHeads(tower.width, len(targets.vocabulary))
     tower.to(device).train()
     heads.to(device).train()
@@ -509,7 +505,7 @@ def pretrain_vision(
 
     metrics = evaluate(tower, heads, targets, held_rows, transform, device)
     summary = {
-        "config": config.to_dict(),
+        "config": settings,
         "vision_settings": shape_settings(tower.settings),
         "vocabulary": list(targets.vocabulary),
         "views": {"train": int(len(train_rows)), "held_out": int(len(held_rows))},
