@@ -69,6 +69,8 @@ def _arm_args(**changes: object):
 
     options = {
         "image_size": None,
+        "text_width": None,
+        "text_layers": None,
         "lr": 1e-3,
         "schedule": "cosine",
         "steps": 40,
@@ -113,6 +115,25 @@ def test_geometry_norm_reaches_every_arm_with_a_point_map_tower(proof, tmp_path)
         assert geometry.kind == want_kind, arm
         if geometry.enabled:
             assert geometry.output_norm == "layernorm", arm
+
+
+def test_decoder_size_options_reach_every_arm_and_leave_the_tower_alone(proof, tmp_path):
+    from spatialforge.models.config import named_config
+    from spatialforge.train.config import TrainConfig
+
+    small = named_config("small").backbone
+    assert proof.model_options(_arm_args()) == {}
+    assert proof.model_options(_arm_args(text_width=small["text"]["width"])) == {}  # the config's own size
+    args = _arm_args(text_width=384, text_layers=6, image_size=128)
+    for arm in proof.ARMS:
+        config = TrainConfig.from_dict(proof.arm_configs(args, tmp_path, arm)[0])
+        backbone = named_config("small", **config.model.options).backbone
+        assert backbone["text"] == {**small["text"], "width": 384, "layers": 6}, arm
+        assert backbone["vision"] == {**small["vision"], "image_size": 128}, arm
+    only_layers = proof.model_options(_arm_args(text_layers=8))["backbone"]
+    assert only_layers == {"text": {**small["text"], "layers": 8}}
+    with pytest.raises(SystemExit, match="--text-width 250 is not a multiple of the decoder's 4 heads"):
+        proof.model_options(_arm_args(text_width=250))
 
 
 def test_a_pretrained_tower_reaches_every_arm(proof, tmp_path):
