@@ -130,6 +130,10 @@ def test_decoder_size_options_reach_every_arm_and_leave_the_tower_alone(proof, t
         backbone = named_config("small", **config.model.options).backbone
         assert backbone["text"] == {**small["text"], "width": 384, "layers": 6}, arm
         assert backbone["vision"] == {**small["vision"], "image_size": 128}, arm
+    from spatialforge.models.vlm import build_model
+
+    decoder = build_model(named_config("small", **config.model.options)).backbone.decoder
+    assert len(decoder.blocks) == 6 and tuple(decoder.embed.weight.shape) == (small["vocab_size"], 384)
     only_layers = proof.model_options(_arm_args(text_layers=8))["backbone"]
     assert only_layers == {"text": {**small["text"], "layers": 8}}
     with pytest.raises(SystemExit, match="--text-width 250 is not a multiple of the decoder's 4 heads"):
