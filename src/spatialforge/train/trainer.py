@@ -313,17 +313,23 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
+def scheduled_lr(step: int, *, lr: float, steps: int, warmup: int, cosine: bool) -> float:
+    """Linear warm-up over `warmup` steps (reaching lr at the last warm-up step; step counts from 0), then
+    constant, or cosine from lr to 0 over the remaining steps."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if not cosine:
+        return lr
+    progress = (step - warmup) / max(1, steps - warmup)
+    return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def learning_rate(step: int, config: TrainConfig) -> float:
-    """Linear warm-up over ceil(warmup_fraction * steps) steps (reaching lr at the last warm-up step), then
-    constant or cosine from lr to 0 over the remaining steps."""
+    """The run's schedule (scheduled_lr): warm-up over ceil(warmup_fraction * steps) steps, then
+    optim.schedule."""
     optim, steps = config.optim, config.train.steps
     warmup = math.ceil(optim.warmup_fraction * steps)
-    if step < warmup:
-        return optim.lr * (step + 1) / warmup
-    if optim.schedule == "constant":
-        return optim.lr
-    progress = (step - warmup) / max(1, steps - warmup)
-    return optim.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return scheduled_lr(step, lr=optim.lr, steps=steps, warmup=warmup, cosine=optim.schedule == "cosine")
 
 
 def target_count(labels: torch.Tensor) -> int:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import time
 from collections import Counter
@@ -53,6 +52,7 @@ from spatialforge.train.dense_targets import (
     read_instance_mask,
     resolve_asset,
 )
+from spatialforge.train.trainer import scheduled_lr
 
 VISION_FILE = "vision.safetensors"
 HEADS_FILE = "heads.safetensors"
@@ -274,12 +274,9 @@ def dense_losses(
 
 
 def _lr(step: int, config: PretrainConfig) -> float:
-    """Linear warm-up, then cosine to 0 (step counts from 0)."""
+    """Linear warm-up over at least one step, then cosine to 0 (the trainer's scheduled_lr)."""
     warmup = max(int(config.warmup_fraction * config.steps), 1)
-    if step < warmup:
-        return config.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(config.steps - warmup, 1)
-    return config.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return scheduled_lr(step, lr=config.lr, steps=config.steps, warmup=warmup, cosine=True)
 
 
 def _batch(
