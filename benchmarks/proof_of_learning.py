@@ -17,6 +17,10 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
    - stage_3d_late / stage_3d_early: SpatialLLM Table 2 in miniature - a stage-1 alignment run (connector and
      point-map tower only) on general data alone or on general + level-1 probing data, then the same stage-2
      instruction tuning from each.
+   With --tasks a,b,..., every arm trains on those spatial tasks alone (equal weights, the same general
+   share) and is scored on them alone: a focused miniature that gives each task several times the samples
+   of the full mix at the same cost. Its runs and evaluations go to runs/<key>/ and evals/<key>/ (key: the
+   task list's digest), beside the full mix's, and share the data and the tower.
    With --vision-pretrain-steps N, a `pretrain-vision` step first trains the small model's ViT on per-patch
    targets (object category, log depth, facing) from the training scenes' instance masks, and every arm starts
    from that tower (model.vision_weights; --freeze-vision keeps it frozen, as HiSpatial keeps SigLIP).
@@ -39,6 +43,7 @@ Example (run B of docs/TRAINING.md; the two arms ran side by side):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -151,6 +156,36 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
     return {**options, "backbone": changed} if changed else options
 
 
+def focus_tasks(args: argparse.Namespace) -> list[str]:
+    """--tasks as a sorted list of single-view task names (empty: the full mix); unknown or multi-view names
+    stop the script, since the benchmark holds the single-view tasks of levels 0-3 only."""
+    from spatialforge.tasks.registry import TASKS
+
+    names = sorted({t.strip() for t in (args.tasks or "").split(",") if t.strip()})
+    wrong = [t for t in names if t not in TASKS or TASKS[t].scope != "view"]
+    if wrong:
+        single_view = ", ".join(n for n, spec in TASKS.items() if spec.scope == "view")
+        raise SystemExit(f"--tasks: {', '.join(wrong)} not single-view tasks; choose from {single_view}")
+    return names
+
+
+def focus_key(args: argparse.Namespace) -> str:
+    """The sub-folder of runs/, configs/ and evals/ for --tasks ("" for the full mix): readable and short."""
+    names = focus_tasks(args)
+    if not names:
+        return ""
+    digest = hashlib.sha1(",".join(names).encode()).hexdigest()[:8]
+    return f"tasks-{len(names)}-{digest}"
+
+
+def runs_root(args: argparse.Namespace, work: Path) -> Path:
+    return work / "runs" / focus_key(args)
+
+
+def evals_root(args: argparse.Namespace, work: Path) -> Path:
+    return work / "evals" / focus_key(args)
+
+
 def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, Any]:
     """Shared by every arm: the small model, HiSpatial's task weights and 7:1 spatial:general mix, AdamW
     with a 1% warm-up and a constant rate (SPEC section 6), bf16 on CUDA; the lr is ours: HiSpatial's 2e-5
@@ -161,12 +196,14 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
         model["vision_weights"] = str(tower)
     if args.freeze_vision:
         model["freeze"] = ["vision"]
+    focus = focus_tasks(args)
+    task_weights: str | dict[str, float] = {f"task:{name}": 1.0 for name in focus} if focus else "hispatial"
     return {
         "name": name,
         "model": model,
         "data": {
             "sources": sources(work),
-            "mixture": {"spatial_general_ratio": [7, 1], "task_weights": "hispatial", "exclude_levels": []},
+            "mixture": {"spatial_general_ratio": [7, 1], "task_weights": task_weights, "exclude_levels": []},
             "blank_inputs": False,
             "num_workers": args.loader_workers,
         },
@@ -205,12 +242,13 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
     elif arm == "no_l01":
         config["data"]["mixture"]["exclude_levels"] = [0, 1]
     elif arm in ("stage_3d_late", "stage_3d_early"):
-        # Stage 1 (alignment): connector + point-map tower only, on general data (late) or general + level-1
-        # probing data (early, SpatialLLM's "3D-informed alignment"); a quarter of the steps. Stage 2
-        # (instruction tuning): the same run as `metric` but starting from stage 1's model.
+        # Stage 1 (alignment) on general data (late) or general + level-1 probing data (early, SpatialLLM's
+        # "3D-informed alignment"); a quarter of the steps. Stage 2 (instruction tuning): the same run as
+        # `metric` but starting from stage 1's model. SpatialLLM freezes its pretrained language model in
+        # stage 1; the `small` decoder starts random, and a frozen random decoder would leave stage 1 nothing
+        # to align to, so here it trains in both stages and the arms differ only in stage 1's data.
         stage1 = base_config(args, work, f"{arm}_stage1")
         stage1["train"]["steps"] = max(args.steps // 4, 1)
-        stage1["model"]["freeze"] = ["vision", "language"]
         config["model"].pop("vision_weights", None)  # stage 2 starts from stage 1's model, tower included
         if arm == "stage_3d_late":
             stage1["data"]["mixture"]["spatial_general_ratio"] = [0, 1]
@@ -222,7 +260,7 @@ def arm_configs(args: argparse.Namespace, work: Path, arm: str) -> list[dict[str
             stage1["data"]["mixture"]["task_weights"] = dict.fromkeys(probing, 1.0)
             stage1["data"]["mixture"]["spatial_general_ratio"] = [1, 1]
         stage1["checkpoint"]["every"] = stage1["train"]["steps"]
-        config["model"]["config"] = str(work / "runs" / f"{arm}_stage1" / "final")
+        config["model"]["config"] = str(runs_root(args, work) / f"{arm}_stage1" / "final")
         config["model"]["options"] = {}  # the saved stage-1 model fixes its own shape
         return [stage1, config]
     return [config]
@@ -255,14 +293,14 @@ def pretrain_tower(args: argparse.Namespace, work: Path, log: list[dict[str, Any
 def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str, Any]]) -> dict[str, Any]:
     summaries = []
     for config in arm_configs(args, work, arm):
-        run_dir = work / "runs" / config["name"]
-        config_path = work / "configs" / f"{config['name']}.json"
+        run_dir = runs_root(args, work) / config["name"]
+        config_path = work / "configs" / focus_key(args) / f"{config['name']}.json"
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         if not (run_dir / "final" / "config.json").is_file():
             run(sf("train", "--config", str(config_path), "--output", str(run_dir)), log)
         summaries.append({"run": config["name"], **training_summary(run_dir / "log.jsonl")})
-    return {"runs": summaries, "model": str(work / "runs" / arm / "final")}
+    return {"runs": summaries, "model": str(runs_root(args, work) / arm / "final")}
 
 
 def training_summary(log_path: Path) -> dict[str, Any]:
@@ -309,19 +347,21 @@ def probe_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def evaluate(args: argparse.Namespace, work: Path, name: str, model: str, log: list[dict[str, Any]]) -> Path:
-    out = work / "evals" / name
+    out = evals_root(args, work) / name
     if not (out / "tables.json").is_file():
+        only = [part for task in focus_tasks(args) for part in ("--task", task)]
         run(
             sf("eval", "-b", str(work / "bench"), "-m", model, "-o", str(out))
-            + ["--prompt-style", "plain", "--max-new-tokens", "64", "--no-report", "--no-progress"],
+            + ["--prompt-style", "plain", "--max-new-tokens", "64", "--no-report", "--no-progress"]
+            + only,
             log,
         )
     return out / "tables.json"
 
 
-def model_spec(work: Path, arm: str, device: str, batch: int) -> str:
-    final = work / "runs" / arm / "final"
-    extra = f",device={device},batch_size={batch}"
+def model_spec(args: argparse.Namespace, work: Path, arm: str, device: str) -> str:
+    final = runs_root(args, work) / arm / "final"
+    extra = f",device={device},batch_size={args.eval_batch}"
     if arm == "blank":
         return f"spatialforge:{final},blank=true{extra}"
     if arm == "rgb":
@@ -351,14 +391,14 @@ def compare(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
     return out
 
 
-def paired_levels(work: Path, results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
+def paired_levels(evals: Path, results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
     """Per level: a - b over the items both arms answered, with the paired percentile-bootstrap 95% CI of
     the harness's comparison (evaluate.report.compare: items resampled with both arms' scores kept
     together). Pairing removes the spread of item difficulty that two separate CIs count twice, so it is the
     sharper test; the acceptance bar itself is the separate CIs (`compare`)."""
     from spatialforge.evaluate.report.compare import compare_runs
 
-    folders = [work / "evals" / arm for arm in (b, a)]
+    folders = [evals / arm for arm in (b, a)]
     if a not in results or b not in results or not all((f / "eval.json").is_file() for f in folders):
         return {}  # an arm kept from an earlier invocation on another machine: no evaluation folder here
     pair = compare_runs(folders, labels=[b, a])["pairs"][0]
@@ -442,10 +482,17 @@ def main() -> None:
     parser.add_argument("--loader-workers", type=int, default=2, help="Data-loader processes per run.")
     parser.add_argument("--device", default="auto", help="Evaluation device (auto: cuda when available).")
     parser.add_argument("--eval-batch", type=int, default=64)
+    parser.add_argument(
+        "--tasks",
+        default="",
+        help="Comma list of single-view tasks: train on these alone (equal weights, same general share) and "
+        "score only them (runs/, evals/ sub-folder per list).",
+    )
     parser.add_argument("--arms", default="metric,blank", help=f"Comma list of {', '.join(ARMS)}.")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    focus_tasks(args)  # stops on an unknown task before any work
     unknown = sorted(set(arms) - set(ARMS))
     if unknown:
         parser.error(f"unknown arms {unknown}; choose from {', '.join(ARMS)}")
@@ -475,7 +522,7 @@ def main() -> None:
         record["earlier_commands"] = earlier_commands
         record["metric_vs_blank"] = compare(results, "metric", "blank")
         record["metric_vs_rgb"] = compare(results, "metric", "rgb")
-        record["metric_vs_blank_paired"] = paired_levels(work, results, "metric", "blank")
+        record["metric_vs_blank_paired"] = paired_levels(evals_root(args, work), results, "metric", "blank")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(record, indent=1) + "\n")
 
@@ -487,7 +534,7 @@ def main() -> None:
     save()
     for arm in arms:
         trained = train_arm(args, work, arm, log)
-        tables = evaluate(args, work, arm, model_spec(work, arm, device, args.eval_batch), log)
+        tables = evaluate(args, work, arm, model_spec(args, work, arm, device), log)
         results[arm] = {"training": trained, "tables": json.loads(tables.read_text())}
         save()
     for name, result in results.items():

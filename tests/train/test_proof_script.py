@@ -46,7 +46,7 @@ def test_paired_levels_are_the_comparisons_level_rows(proof, tmp_path):
     make_eval_dir(evals, "blank", replies=wrong)
     make_eval_dir(evals, "metric", replies=all_right_replies())
     results = {"metric": _tables({}), "blank": _tables({})}
-    out = proof.paired_levels(tmp_path, results, "metric", "blank")
+    out = proof.paired_levels(evals, results, "metric", "blank")
     rows = compare_runs([evals / "blank", evals / "metric"])["pairs"][0]["levels"]
     assert set(out) == {f"L{row['level']}" for row in rows if row["level"] is not None} and out
     for row in rows:
@@ -59,8 +59,9 @@ def test_paired_levels_are_the_comparisons_level_rows(proof, tmp_path):
 def test_paired_levels_is_empty_without_both_arms_evaluations(proof, tmp_path):
     results = {"metric": _tables({}), "blank": _tables({})}
     make_eval_dir(tmp_path / "evals", "metric")
-    assert proof.paired_levels(tmp_path, results, "metric", "blank") == {}  # blank was evaluated elsewhere
-    assert proof.paired_levels(tmp_path, {"metric": results["metric"]}, "metric", "blank") == {}
+    evals = tmp_path / "evals"
+    assert proof.paired_levels(evals, results, "metric", "blank") == {}  # blank was evaluated elsewhere
+    assert proof.paired_levels(evals, {"metric": results["metric"]}, "metric", "blank") == {}
 
 
 def _arm_args(**changes: object):
@@ -83,6 +84,8 @@ def _arm_args(**changes: object):
         "vision_pretrain_steps": 0,
         "vision_pretrain_batch": 128,
         "freeze_vision": False,
+        "tasks": "",
+        "eval_batch": 16,
     }
     return Namespace(**{**options, **changes})
 
@@ -171,3 +174,51 @@ def test_training_summary_keeps_the_input_gain_per_level(proof, tmp_path):
     assert [step for step, _ in summary["input_gain_curve"]] == [1, 2, 3]
     log.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "probe"}) + "\n" for r in rows))
     assert "final_input_gain" not in proof.training_summary(log)  # runs without the probe
+
+
+def test_staged_arms_differ_only_in_stage_one_data_and_train_the_random_decoder_in_both(proof, tmp_path):
+    from spatialforge.train.config import TrainConfig
+
+    args = _arm_args(vision_pretrain_steps=500, freeze_vision=True)
+    stages = {arm: proof.arm_configs(args, tmp_path, arm) for arm in ("stage_3d_late", "stage_3d_early")}
+    for arm, (stage1, stage2) in stages.items():
+        for raw in (stage1, stage2):
+            assert TrainConfig.from_dict(raw).model.freeze == ("vision",), (arm, raw["name"])
+        assert stage1["train"]["steps"] == 10 and stage2["train"]["steps"] == 40
+        assert stage2["model"]["config"] == str(tmp_path / "runs" / f"{arm}_stage1" / "final")
+    late, early = stages["stage_3d_late"][0], stages["stage_3d_early"][0]
+    assert late["data"]["mixture"]["spatial_general_ratio"] == [0, 1]
+    assert early["data"]["mixture"]["spatial_general_ratio"] == [1, 1]
+    assert set(early["data"]["mixture"]["task_weights"]) >= {"object_depth", "object_size"}
+    assert {k: v for k, v in late.items() if k not in ("name", "data")} == {
+        k: v for k, v in early.items() if k not in ("name", "data")
+    }
+
+
+def test_focus_tasks_restrict_training_and_scoring_in_their_own_folders(proof, tmp_path, monkeypatch):
+    from spatialforge.train.config import TrainConfig
+
+    full = _arm_args()
+    assert proof.focus_tasks(full) == [] and proof.focus_key(full) == ""
+    assert proof.runs_root(full, tmp_path) == tmp_path / "runs" / ""  # the full mix keeps runs/<arm>
+    args = _arm_args(tasks=" object_depth,point_xyz ,object_depth")
+    assert proof.focus_tasks(args) == ["object_depth", "point_xyz"]
+    key = proof.focus_key(args)
+    assert key.startswith("tasks-2-") and key == proof.focus_key(_arm_args(tasks="point_xyz,object_depth"))
+    assert key != proof.focus_key(_arm_args(tasks="object_depth"))
+    for arm in proof.ARMS:
+        configs = proof.arm_configs(args, tmp_path, arm)
+        mixture = TrainConfig.from_dict(configs[-1]).data.mixture
+        assert mixture.task_weights == {"task:object_depth": 1.0, "task:point_xyz": 1.0}, arm
+        if len(configs) == 2:
+            assert configs[1]["model"]["config"] == str(tmp_path / "runs" / key / f"{arm}_stage1" / "final")
+    assert proof.model_spec(args, tmp_path, "blank", "cpu") == (
+        f"spatialforge:{tmp_path / 'runs' / key / 'blank' / 'final'},blank=true,device=cpu,batch_size=16"
+    )
+    commands: list[list[str]] = []
+    monkeypatch.setattr(proof, "run", lambda command, log: commands.append(command))
+    out = proof.evaluate(args, tmp_path, "chance", "chance", [])
+    assert out == tmp_path / "evals" / key / "chance" / "tables.json"
+    assert commands[0][-4:] == ["--task", "object_depth", "--task", "point_xyz"]
+    with pytest.raises(SystemExit, match="--tasks: nowhere, object_depth_mv not single-view tasks"):
+        proof.focus_tasks(_arm_args(tasks="object_depth,nowhere,object_depth_mv"))
