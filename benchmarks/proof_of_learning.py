@@ -25,8 +25,8 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
    targets (object category, log depth, facing) from the training scenes' instance masks, and every arm starts
    from that tower (model.vision_weights; --freeze-vision keeps it frozen, as HiSpatial keeps SigLIP).
 4. `eval` every arm on the benchmark (greedy, the question as generated: `--prompt-style plain`), plus the
-   chance and frequency baselines; per-level and per-task scores with 95% percentile-bootstrap CIs come from
-   the harness's tables.json.
+   chance, frequency and blind (a text-only prior fitted on the training QA) baselines; per-level and
+   per-task scores with 95% percentile-bootstrap CIs come from the harness's tables.json.
 
 Results: --out (JSON: commands, machine, data sizes, training logs' summaries, per-arm level and task tables,
 for each level whether metric's CI lies above blank's, and the paired per-level difference metric - blank).
@@ -528,8 +528,15 @@ def main() -> None:
 
     record["data"] = make_data(args, work, log)
     record["vision_pretrain"] = pretrain_tower(args, work, log)
-    for baseline in ("chance", "frequency"):
-        tables = evaluate(args, work, baseline, baseline, log)
+    # Reference rows: chance, the benchmark's answer distribution (an oracle) and a text-only prior fitted on
+    # the training QA (what the question text and the training answers give without any learning).
+    references = {
+        "chance": "chance",
+        "frequency": "frequency",
+        "blind": f"blind:prior={work / 'qa_train' / 'data.jsonl'}",
+    }
+    for baseline, spec in references.items():
+        tables = evaluate(args, work, baseline, spec, log)
         results[baseline] = {"tables": json.loads(tables.read_text())}
     save()
     for arm in arms:

@@ -407,6 +407,97 @@ def test_blind_choice_scores_option_texts_then_letters(tmp_path: Path) -> None:
     assert all(score(it, ask(model, it)).parse_status == "ok" for it in items)
 
 
+def test_blind_numeric_options_take_the_one_nearest_the_prior_in_ratio(tmp_path: Path) -> None:
+    chair = (("a", "chair"),)
+
+    def mcq(rec_id: str, task: str, texts: tuple[str, ...], objects=chair) -> QARecord:
+        choices = tuple(zip(LETTERS, texts, strict=False))
+        return qa_record(
+            rec_id, task, "A", fmt="mcq", unit=None, objects=objects, choices=choices, answer_type="choice"
+        )
+
+    prior = tmp_path / "prior.jsonl"
+    write_qa(
+        prior,
+        [
+            # depth of a chair: free answers 1 m and 4 m (in feet), a correct option "2 meters" -> median 2 m
+            qa_record("f1", "depth", 1.0),
+            qa_record("f2", "depth", 13.12336, unit="ft"),  # 4.0 m
+            mcq("m1", "depth", ("2 meters", "9 meters")),
+            qa_record("f3", "depth", 10.0, objects=(("a", "bed"),)),  # other categories: task level only
+            # size: correct options only (0.5, 0.7, 0.9 m) -> median 0.7 m; a volume option set stays apart
+            mcq("s1", "size", ("0.5 m", "2 m")),
+            mcq("s2", "size", ("70 cm", "3 m")),
+            mcq("s3", "size", ("0.9 meters", "0.1 meters")),
+            mcq("v1", "size", ("0.2 cubic meters", "0.9 cubic meters")),
+        ],
+    )
+    items = [
+        # chair: 2.2 m is nearest 2 m in ratio (|ln 1.1| = 0.10; 5 m: 0.92; 0.9 m: 0.80; 12 m: 1.79)
+        make_item(
+            "d1",
+            "choice",
+            "B",
+            task="depth",
+            objects=chair,
+            choices=(("A", "5.0 meters"), ("B", "2.2 meters"), ("C", "0.9 meters"), ("D", "12 meters")),
+        ),
+        # units differ: 7 ft = 2.13 m (|ln 1.07| = 0.07) beats 1.5 m (0.29)
+        make_item(
+            "d2", "choice", "A", task="depth", objects=chair, choices=(("A", "7 feet"), ("B", "1.5 meters"))
+        ),
+        # a lamp, never seen: the task's median of 1, 2, 4, 10 m = 3 m -> 3.5 m (0.15) over 2 m (0.41)
+        make_item(
+            "d3",
+            "choice",
+            "B",
+            task="depth",
+            objects=(("a", "lamp"),),
+            choices=(("A", "2 meters"), ("B", "3.5 meters")),
+        ),
+        make_item(
+            "s4",
+            "choice",
+            "C",
+            task="size",
+            objects=chair,
+            choices=(("A", "0.3 m"), ("B", "1.5 m"), ("C", "0.68 m")),
+        ),
+        # volumes: 0.2 m^3 was correct -> the volume median, never the lengths'
+        make_item(
+            "v2",
+            "choice",
+            "B",
+            task="size",
+            objects=chair,
+            choices=(("A", "0.7 cubic meters"), ("B", "0.25 cubic meters")),
+        ),
+        # not all quantities (a bare number, a length beside a volume): the option-text rule
+        make_item("x1", "choice", "A", task="size", objects=chair, choices=(("A", "3"), ("B", "0.7 m"))),
+        make_item(
+            "x2",
+            "choice",
+            "A",
+            task="size",
+            objects=chair,
+            choices=(("A", "0.7 m"), ("B", "0.2 cubic meters")),
+        ),
+    ]
+    model = bl.build_blind({"prior": str(prior)}, items)
+    assert [ask(model, it) for it in items] == ["B", "A", "B", "C", "B", "A", "B"]
+    assert all(score(it, ask(model, it)).parse_status == "ok" for it in items)
+    described = model.describe()
+    assert described["fallbacks"]["choice"] == {
+        "quantity:task": 1,
+        "quantity:task+categories": 4,
+        "task": 2,
+    }
+    assert described["keys"]["quantity"] == {"task": 3, "task+categories": 4}  # chair, bed; size; volume
+    assert bl.option_quantity("6.2 feet") == pytest.approx((1.88976, "m"))
+    assert bl.option_quantity("0.52 cubic meters") == (0.52, "m^3")
+    assert [bl.option_quantity(t) for t in ("3", "left", "2-3 m", "0 m")] == [None] * 4
+
+
 def test_blind_cross_fit_never_uses_an_items_own_capture() -> None:
     # Each capture has its own distance (a power of ten): a median over other captures is another power of
     # ten or the mean of two of them, never the capture's own value.

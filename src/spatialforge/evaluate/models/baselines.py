@@ -25,6 +25,7 @@ the same on every resume of a run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -40,7 +41,8 @@ import numpy as np
 
 from spatialforge.bench import metrics
 from spatialforge.bench.builder.items import BenchItem
-from spatialforge.bench.parsers.units import NO_UNIT, convert
+from spatialforge.bench.parsers.numbers import parse_number
+from spatialforge.bench.parsers.units import NO_UNIT, SI_UNIT, canonical_quantity_unit, convert, dimension
 from spatialforge.bench.rules import gold_value
 from spatialforge.errors import RecordError
 from spatialforge.evaluate.models.base import (
@@ -83,7 +85,9 @@ FREQUENCY_DEFINITION = (
 )
 BLIND_DEFINITION = (
     "text-only prior: numbers the median per (task, unit, categories) -> (task, unit) -> unit; yes/no the "
-    "majority per (task, question template) -> task -> all; choices the option text most often correct for "
+    "majority per (task, question template) -> task -> all; choices whose options are all lengths (areas, "
+    "volumes) the option nearest in ratio to the median SI value per (task, categories) -> task, fitted on "
+    "free answers and correct options; other choices the option text most often correct for "
     "the task (ties: the letter most often correct, then the first letter); directions the mean direction "
     "and positions the median per (task, objects with roles) -> task -> all; angles the circular mean "
     "(circular) or the median, likewise"
@@ -604,13 +608,46 @@ def _lower_median(values: list[float]) -> float:
     return sorted(values)[(len(values) - 1) // 2]
 
 
+# The SI units an option's quantity is read in; parse_number reads a stated unit of that dimension only.
+_SI_QUANTITY_UNITS = tuple(SI_UNIT[d] for d in sorted(SI_UNIT) if SI_UNIT[d] != "rad")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def option_quantity(text: str) -> tuple[float, str] | None:
+    """(value in SI units, SI unit) when an option text states one positive length, area or volume with its
+    unit ("3.80 meters", "6.2 feet", "0.52 cubic meters"); None otherwise (a bare number, a range, words)."""
+    for si_unit in _SI_QUANTITY_UNITS:
+        parsed = parse_number(text, to_unit=si_unit, ranges="reject")
+        if parsed.ok and parsed.unit is not None and isinstance(parsed.value, float) and parsed.value > 0:
+            return parsed.value, si_unit
+    return None
+
+
+def _si_quantity(obs: Observation) -> tuple[float, str] | None:
+    """What an observation says of a positive quantity in SI units: a free numeric answer with a length
+    (area, volume) unit, or the correct option of a choice whose text states one."""
+    if obs.answer_type == "choice":
+        return option_quantity(dict(obs.choices)[obs.value])
+    if obs.answer_type != "number" or obs.unit is None or obs.value <= 0:
+        return None
+    unit = canonical_quantity_unit(obs.unit)
+    if unit is None:
+        return None
+    si_unit = SI_UNIT[dimension(unit)]
+    return convert(obs.value, unit, si_unit), si_unit
+
+
 class BlindPrior:
     """Answer tables fitted on observations, looked up from most to least specific key.
 
     Lookup levels (the first key present wins; the level is reported):
     number  (task, unit, categories) -> (task, unit) -> (unit)         median (counts: the lower median)
     yes_no  (task, question template) -> (task) -> all                 majority, ties yes
-    choice  per task: how often each option text was the correct one; ties by the correct letter's count
+    choice  options all lengths (areas, volumes): the one nearest in ratio to the median SI value per
+            (task, SI unit, categories) -> (task, SI unit), fitted on free answers and correct options
+            (numeric distractors spread out from the truth, so a typical value gives the truth away);
+            other choices: per task, how often each option text was the correct one; ties by the correct
+            letter's count
     vector  (task, metric, objects with roles) -> (task, metric) -> metric   mean direction / median position
     angle   (task, circular, objects with roles) -> (task, circular) -> circular   circular mean / median
     """
@@ -620,9 +657,14 @@ class BlindPrior:
         yes_no: dict[tuple, Counter] = defaultdict(Counter)
         vectors: dict[tuple, list[tuple[float, ...]]] = defaultdict(list)
         angles: dict[tuple, list[float]] = defaultdict(list)
+        quantities: dict[tuple, list[float]] = defaultdict(list)
         self.option_counts: dict[str, Counter] = defaultdict(Counter)
         self.letter_counts: dict[str, Counter] = defaultdict(Counter)
         for obs in observations:
+            quantity = _si_quantity(obs)
+            if quantity is not None:
+                for key in self._quantity_keys(obs, quantity[1]):
+                    quantities[key].append(quantity[0])
             for key in self._keys(obs):
                 if obs.answer_type == "number":
                     numbers[key].append(obs.value)
@@ -639,6 +681,7 @@ class BlindPrior:
         self.numbers = {
             key: _lower_median(v) if key[1] is None else float(np.median(v)) for key, v in numbers.items()
         }
+        self.quantities = {key: float(np.median(v)) for key, v in quantities.items()}
         self.yes_no = {key: _majority(c) for key, c in yes_no.items()}
         self.vectors = {key: _vector_centre(v, key[1]) for key, v in vectors.items()}
         self.angles = {key: _angle_centre(v, key[1]) for key, v in angles.items()}
@@ -669,6 +712,10 @@ class BlindPrior:
             ]
         return []
 
+    @staticmethod
+    def _quantity_keys(obs: Observation, si_unit: str) -> list[tuple]:
+        return [("task+categories", si_unit, obs.task, _categories(obs)), ("task", si_unit, obs.task)]
+
     def _lookup(self, table: dict[tuple, Any], obs: Observation) -> tuple[Any, str]:
         for key in self._keys(obs):
             value = table.get(key)
@@ -689,6 +736,17 @@ class BlindPrior:
         return self._choose(obs)
 
     def _choose(self, obs: Observation) -> tuple[str, str]:
+        quantities = [option_quantity(text) for _, text in obs.choices]
+        si_units = {q[1] for q in quantities if q is not None}
+        if quantities and None not in quantities and len(si_units) == 1:
+            (si_unit,) = si_units
+            for key in self._quantity_keys(obs, si_unit):
+                centre = self.quantities.get(key)
+                if centre is not None:
+                    # nearest in ratio; ties to the first letter
+                    ratios = [abs(math.log(q[0] / centre)) for q in quantities if q is not None]
+                    best = min(range(len(ratios)), key=lambda i: (ratios[i], obs.choices[i][0]))
+                    return obs.choices[best][0], f"quantity:{key[0]}"
         texts, letters = self.option_counts.get(obs.task), self.letter_counts.get(obs.task)
         level = "task" if texts else "none"
         texts, letters = texts or Counter(), letters or Counter()
@@ -706,6 +764,7 @@ class BlindPrior:
         ):
             out[name] = dict(sorted(Counter(key[0] for key in table).items()))
         out["choice"] = {"task": len(self.option_counts)}
+        out["quantity"] = dict(sorted(Counter(key[0] for key in self.quantities).items()))
         return out
 
 
