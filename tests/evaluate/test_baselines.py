@@ -407,6 +407,43 @@ def test_blind_choice_scores_option_texts_then_letters(tmp_path: Path) -> None:
     assert all(score(it, ask(model, it)).parse_status == "ok" for it in items)
 
 
+def test_blind_choice_ranks_option_texts_by_smoothed_rate_not_count(tmp_path: Path) -> None:
+    red, green = "the red point", "the green point"
+    sets = [  # (options, correct letter): red is offered in all six and correct in two
+        ((red, "the point at (1, 1)"), "A"),
+        (("the point at (2, 2)", red), "B"),
+        ((red, "the point at (3, 3)"), "B"),
+        (("the point at (4, 4)", red), "A"),
+        ((red, green), "B"),
+        ((red, "the point at (5, 5)"), "B"),
+    ]
+    records = [
+        qa_record(
+            f"r{i}",
+            "order",
+            gold,
+            fmt="mcq",
+            unit=None,
+            choices=tuple(zip(LETTERS, texts, strict=False)),
+            metric="accuracy",
+            answer_type="choice",
+        )
+        for i, (texts, gold) in enumerate(sets)
+    ]
+    prior = tmp_path / "prior.jsonl"
+    write_qa(prior, records)
+    items = [
+        # red: (2 + 1) / (6 + 2) = 0.375 < an unseen text's 1 / 2 (by count, red's 2 would win)
+        choice_item("o1", "B", choices=(("A", red), ("B", "the point at (9, 9)")), task="order"),
+        # green: (1 + 1) / (1 + 2) = 0.67 over red's 0.375
+        choice_item("o2", "A", choices=(("A", green), ("B", red)), task="order"),
+        # the point at (1, 1): (0 + 1) / (1 + 2) = 0.33 < red's 0.375
+        choice_item("o3", "A", choices=(("A", red), ("B", "the point at (1, 1)")), task="order"),
+    ]
+    model = bl.build_blind({"prior": str(prior)}, items)
+    assert [ask(model, it) for it in items] == ["B", "A", "A"]
+
+
 def test_blind_numeric_options_take_the_one_nearest_the_prior_in_ratio(tmp_path: Path) -> None:
     chair = (("a", "chair"),)
 

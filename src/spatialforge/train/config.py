@@ -96,8 +96,8 @@ class ModelSection:
 @dataclass(frozen=True)
 class DataSection:
     """sources: data.SourceConfig records; mixture: a mixture.MixtureConfig; blank_inputs: every image
-    replaced by mid-grey and no point maps (the blind baseline); num_workers: DataLoader worker processes (the
-    data are the same whatever the number)."""
+    replaced by mid-grey and no point maps (the blank-input baseline); num_workers: DataLoader worker
+    processes (the data are the same whatever the number)."""
 
     sources: tuple[Any, ...] = ()
     mixture: Any = None

@@ -87,8 +87,9 @@ BLIND_DEFINITION = (
     "text-only prior: numbers the median per (task, unit, categories) -> (task, unit) -> unit; yes/no the "
     "majority per (task, question template) -> task -> all; choices whose options are all lengths (areas, "
     "volumes) the option nearest in ratio to the median SI value per (task, categories) -> task, fitted on "
-    "free answers and correct options; other choices the option text most often correct for "
-    "the task (ties: the letter most often correct, then the first letter); directions the mean direction "
+    "free answers and correct options; other choices the option text with the highest smoothed rate of being "
+    "correct when offered in the task, (correct + 1) / (offered + k) for k options (ties: the letter most "
+    "often correct, then the first letter); directions the mean direction "
     "and positions the median per (task, objects with roles) -> task -> all; angles the circular mean "
     "(circular) or the median, likewise"
 )
@@ -646,8 +647,10 @@ class BlindPrior:
     choice  options all lengths (areas, volumes): the one nearest in ratio to the median SI value per
             (task, SI unit, categories) -> (task, SI unit), fitted on free answers and correct options
             (numeric distractors spread out from the truth, so a typical value gives the truth away);
-            other choices: per task, how often each option text was the correct one; ties by the correct
-            letter's count
+            other choices: per task, the option text with the highest rate of being correct when offered,
+            (correct + 1) / (offered + k) for an item of k options (a text never seen scores 1 / k; a
+            rate, not a count: a text offered in most items can be correct in most of them and still lose
+            more often than not); ties by the correct letter's count
     vector  (task, metric, objects with roles) -> (task, metric) -> metric   mean direction / median position
     angle   (task, circular, objects with roles) -> (task, circular) -> circular   circular mean / median
     """
@@ -658,7 +661,8 @@ class BlindPrior:
         vectors: dict[tuple, list[tuple[float, ...]]] = defaultdict(list)
         angles: dict[tuple, list[float]] = defaultdict(list)
         quantities: dict[tuple, list[float]] = defaultdict(list)
-        self.option_counts: dict[str, Counter] = defaultdict(Counter)
+        self.option_counts: dict[str, Counter] = defaultdict(Counter)  # times correct, per task and text
+        self.option_offered: dict[str, Counter] = defaultdict(Counter)  # times offered, likewise
         self.letter_counts: dict[str, Counter] = defaultdict(Counter)
         for obs in observations:
             quantity = _si_quantity(obs)
@@ -677,6 +681,7 @@ class BlindPrior:
             if obs.answer_type == "choice":
                 text = dict(obs.choices)[obs.value]
                 self.option_counts[obs.task][option_key(text)] += 1
+                self.option_offered[obs.task].update(option_key(t) for _, t in obs.choices)
                 self.letter_counts[obs.task][obs.value] += 1
         self.numbers = {
             key: _lower_median(v) if key[1] is None else float(np.median(v)) for key, v in numbers.items()
@@ -750,7 +755,13 @@ class BlindPrior:
         texts, letters = self.option_counts.get(obs.task), self.letter_counts.get(obs.task)
         level = "task" if texts else "none"
         texts, letters = texts or Counter(), letters or Counter()
-        label, _ = min(obs.choices, key=lambda c: (-texts[option_key(c[1])], -letters[c[0]], c[0]))
+        offered, k = self.option_offered.get(obs.task) or Counter(), len(obs.choices)
+
+        def rate(text: str) -> float:
+            key = option_key(text)
+            return (texts[key] + 1) / (offered[key] + k)
+
+        label, _ = min(obs.choices, key=lambda c: (-rate(c[1]), -letters[c[0]], c[0]))
         return label, level
 
     def key_counts(self) -> dict[str, dict[str, int]]:
