@@ -14,9 +14,9 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
    - rgb / relative_depth: the geometry ablation (HiSpatial Table 6: RGB, relative depth, metric points);
    - no_l01: levels 0 and 1 removed, their draws backfilled with general data (HiSpatial Table 5 and
      appendix 6.3: the other tasks keep their absolute rates);
-   - stage_3d_late / stage_3d_early: SpatialLLM Table 2 in miniature - a stage-1 alignment run (connector and
-     point-map tower only) on general data alone or on general + level-1 probing data, then the same stage-2
-     instruction tuning from each.
+   - stage_3d_late / stage_3d_early: SpatialLLM Table 2 in miniature - a stage-1 alignment run on general
+     data alone or on general + level-1 probing data, then the same stage-2 instruction tuning from each (the
+     small decoder starts random, so unlike SpatialLLM's frozen LLM it trains in stage 1 too).
    With --tasks a,b,..., every arm trains on those spatial tasks alone (equal weights, the same general
    share) and is scored on them alone: a focused miniature that gives each task several times the samples
    of the full mix at the same cost. Its runs and evaluations go to runs/<key>/ and evals/<key>/ (key: the
