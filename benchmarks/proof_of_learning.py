@@ -43,6 +43,7 @@ Example (run B of docs/TRAINING.md; the two arms ran side by side):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -51,8 +52,14 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, so run the shared steps first (`--arms ""`) as in the example
+    fcntl = None  # type: ignore[assignment]
 
 ARMS = ("metric", "blank", "rgb", "relative_depth", "no_l01", "stage_3d_late", "stage_3d_early")
 
@@ -68,6 +75,18 @@ def run(command: list[str], log: list[dict[str, Any]], *, check: bool = True) ->
     if check and result.returncode != 0:
         raise SystemExit(f"failed ({result.returncode}): {text}")
     return seconds
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an advisory lock (flock) on `path` for the block. Arms are run side by side as separate
+    invocations on one work folder; the lock makes the shared steps (data, tower, reference evaluations) run
+    once: the second invocation waits, then finds them done and skips them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def sf(*args: str) -> list[str]:
@@ -526,8 +545,6 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(record, indent=1) + "\n")
 
-    record["data"] = make_data(args, work, log)
-    record["vision_pretrain"] = pretrain_tower(args, work, log)
     # Reference rows: chance, the benchmark's answer distribution (an oracle) and a text-only prior fitted on
     # the training QA (what the question text and the training answers give without any learning).
     references = {
@@ -535,9 +552,12 @@ def main() -> None:
         "frequency": "frequency",
         "blind": f"blind:prior={work / 'qa_train' / 'data.jsonl'}",
     }
-    for baseline, spec in references.items():
-        tables = evaluate(args, work, baseline, spec, log)
-        results[baseline] = {"tables": json.loads(tables.read_text())}
+    with exclusive(work / ".shared_steps.lock"):
+        record["data"] = make_data(args, work, log)
+        record["vision_pretrain"] = pretrain_tower(args, work, log)
+        for baseline, spec in references.items():
+            tables = evaluate(args, work, baseline, spec, log)
+            results[baseline] = {"tables": json.loads(tables.read_text())}
     save()
     for arm in arms:
         trained = train_arm(args, work, arm, log)

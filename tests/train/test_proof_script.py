@@ -222,3 +222,23 @@ def test_focus_tasks_restrict_training_and_scoring_in_their_own_folders(proof, t
     assert commands[0][-4:] == ["--task", "object_depth", "--task", "point_xyz"]
     with pytest.raises(SystemExit, match="--tasks: nowhere, object_depth_mv not single-view tasks"):
         proof.focus_tasks(_arm_args(tasks="object_depth,nowhere,object_depth_mv"))
+
+
+def test_exclusive_makes_a_second_holder_wait_until_the_first_is_done(proof, tmp_path):
+    import threading
+
+    if proof.fcntl is None:
+        pytest.skip("no flock on this platform")
+    lock = tmp_path / "work" / ".shared_steps.lock"
+    entered = threading.Event()
+
+    def second() -> None:
+        with proof.exclusive(lock):
+            entered.set()
+
+    with proof.exclusive(lock):
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not entered.wait(0.3)  # held: the second invocation waits
+    assert entered.wait(10)
+    thread.join(10)
