@@ -469,56 +469,24 @@ def test_blind_numeric_options_take_the_one_nearest_the_prior_in_ratio(tmp_path:
             mcq("v1", "size", ("0.2 cubic meters", "0.9 cubic meters")),
         ],
     )
+
+    def offered(item_id: str, gold: str, task: str, texts: tuple[str, ...], objects=chair) -> BenchItem:
+        choices = tuple(zip(LETTERS, texts, strict=False))
+        return make_item(item_id, "choice", gold, task=task, objects=objects, choices=choices)
+
     items = [
         # chair: 2.2 m is nearest 2 m in ratio (|ln 1.1| = 0.10; 5 m: 0.92; 0.9 m: 0.80; 12 m: 1.79)
-        make_item(
-            "d1",
-            "choice",
-            "B",
-            task="depth",
-            objects=chair,
-            choices=(("A", "5.0 meters"), ("B", "2.2 meters"), ("C", "0.9 meters"), ("D", "12 meters")),
-        ),
+        offered("d1", "B", "depth", ("5.0 meters", "2.2 meters", "0.9 meters", "12 meters")),
         # units differ: 7 ft = 2.13 m (|ln 1.07| = 0.07) beats 1.5 m (0.29)
-        make_item(
-            "d2", "choice", "A", task="depth", objects=chair, choices=(("A", "7 feet"), ("B", "1.5 meters"))
-        ),
+        offered("d2", "A", "depth", ("7 feet", "1.5 meters")),
         # a lamp, never seen: the task's median of 1, 2, 4, 10 m = 3 m -> 3.5 m (0.15) over 2 m (0.41)
-        make_item(
-            "d3",
-            "choice",
-            "B",
-            task="depth",
-            objects=(("a", "lamp"),),
-            choices=(("A", "2 meters"), ("B", "3.5 meters")),
-        ),
-        make_item(
-            "s4",
-            "choice",
-            "C",
-            task="size",
-            objects=chair,
-            choices=(("A", "0.3 m"), ("B", "1.5 m"), ("C", "0.68 m")),
-        ),
+        offered("d3", "B", "depth", ("2 meters", "3.5 meters"), objects=(("a", "lamp"),)),
+        offered("s4", "C", "size", ("0.3 m", "1.5 m", "0.68 m")),
         # volumes: 0.2 m^3 was correct -> the volume median, never the lengths'
-        make_item(
-            "v2",
-            "choice",
-            "B",
-            task="size",
-            objects=chair,
-            choices=(("A", "0.7 cubic meters"), ("B", "0.25 cubic meters")),
-        ),
+        offered("v2", "B", "size", ("0.7 cubic meters", "0.25 cubic meters")),
         # not all quantities (a bare number, a length beside a volume): the option-text rule
-        make_item("x1", "choice", "A", task="size", objects=chair, choices=(("A", "3"), ("B", "0.7 m"))),
-        make_item(
-            "x2",
-            "choice",
-            "A",
-            task="size",
-            objects=chair,
-            choices=(("A", "0.7 m"), ("B", "0.2 cubic meters")),
-        ),
+        offered("x1", "A", "size", ("3", "0.7 m")),
+        offered("x2", "A", "size", ("0.7 m", "0.2 cubic meters")),
     ]
     model = bl.build_blind({"prior": str(prior)}, items)
     assert [ask(model, it) for it in items] == ["B", "A", "B", "C", "B", "A", "B"]

@@ -721,8 +721,11 @@ class BlindPrior:
     def _quantity_keys(obs: Observation, si_unit: str) -> list[tuple]:
         return [("task+categories", si_unit, obs.task, _categories(obs)), ("task", si_unit, obs.task)]
 
-    def _lookup(self, table: dict[tuple, Any], obs: Observation) -> tuple[Any, str]:
-        for key in self._keys(obs):
+    def _lookup(
+        self, table: dict[tuple, Any], obs: Observation, keys: list[tuple] | None = None
+    ) -> tuple[Any, str]:
+        """The value of the first of `keys` (default: the observation's _keys) in `table`, with its level."""
+        for key in self._keys(obs) if keys is None else keys:
             value = table.get(key)
             if value is not None:
                 return value, key[0]
@@ -745,13 +748,12 @@ class BlindPrior:
         si_units = {q[1] for q in quantities if q is not None}
         if quantities and None not in quantities and len(si_units) == 1:
             (si_unit,) = si_units
-            for key in self._quantity_keys(obs, si_unit):
-                centre = self.quantities.get(key)
-                if centre is not None:
-                    # nearest in ratio; ties to the first letter
-                    ratios = [abs(math.log(q[0] / centre)) for q in quantities if q is not None]
-                    best = min(range(len(ratios)), key=lambda i: (ratios[i], obs.choices[i][0]))
-                    return obs.choices[best][0], f"quantity:{key[0]}"
+            centre, level = self._lookup(self.quantities, obs, self._quantity_keys(obs, si_unit))
+            if centre is not None:
+                # nearest in ratio; ties to the first letter
+                ratios = [abs(math.log(q[0] / centre)) for q in quantities if q is not None]
+                best = min(range(len(ratios)), key=lambda i: (ratios[i], obs.choices[i][0]))
+                return obs.choices[best][0], f"quantity:{level}"
         texts, letters = self.option_counts.get(obs.task), self.letter_counts.get(obs.task)
         level = "task" if texts else "none"
         texts, letters = texts or Counter(), letters or Counter()
