@@ -31,7 +31,9 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
 Results: --out (JSON: commands, machine, data sizes, training logs' summaries, per-arm level and task tables,
 for each level whether metric's CI lies above blank's, and the paired per-level difference metric - blank).
 Every step is skipped when its output exists, so a killed run resumes, and arms can run side by side on one
-GPU as separate invocations with their own --out; a later invocation naming all of them joins the results.
+GPU as separate invocations with their own --out. Each invocation also records the arms that others finished
+in the same work folder, so the last to finish holds the whole comparison (the paired one included); a later
+invocation naming all of them does the same.
 Example (run B of docs/TRAINING.md; the two arms ran side by side):
 
     python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 12000 --bench-scenes 400 \
@@ -310,7 +312,6 @@ def pretrain_tower(args: argparse.Namespace, work: Path, log: list[dict[str, Any
 
 
 def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str, Any]]) -> dict[str, Any]:
-    summaries = []
     for config in arm_configs(args, work, arm):
         run_dir = runs_root(args, work) / config["name"]
         config_path = work / "configs" / focus_key(args) / f"{config['name']}.json"
@@ -318,8 +319,34 @@ def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         if not (run_dir / "final" / "config.json").is_file():
             run(sf("train", "--config", str(config_path), "--output", str(run_dir)), log)
-        summaries.append({"run": config["name"], **training_summary(run_dir / "log.jsonl")})
+    return arm_training(args, work, arm)
+
+
+def arm_training(args: argparse.Namespace, work: Path, arm: str) -> dict[str, Any]:
+    """The training summary of an arm whose runs are finished in the work folder."""
+    runs = [runs_root(args, work) / config["name"] for config in arm_configs(args, work, arm)]
+    summaries = [{"run": run_dir.name, **training_summary(run_dir / "log.jsonl")} for run_dir in runs]
     return {"runs": summaries, "model": str(runs_root(args, work) / arm / "final")}
+
+
+def sibling_arms(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[str]:
+    """Add to `results` the arms that other invocations finished in this work folder (trained and
+    evaluated) and this one did not run; their names. Arms are run side by side as separate invocations, so
+    the last to finish records the whole comparison, the paired one included, from the per-item scores on
+    this machine."""
+    adopted = []
+    for arm in (arm for arm in ARMS if arm not in results):
+        tables = evals_root(args, work) / arm / "tables.json"
+        runs = [runs_root(args, work) / config["name"] for config in arm_configs(args, work, arm)]
+        if not tables.is_file() or not all((run / "final" / "config.json").is_file() for run in runs):
+            continue
+        results[arm] = {
+            "training": arm_training(args, work, arm),
+            "tables": json.loads(tables.read_text()),
+            "from_work_folder": True,  # run by another invocation; its command is in that one's record
+        }
+        adopted.append(arm)
+    return adopted
 
 
 def training_summary(log_path: Path) -> dict[str, Any]:
@@ -563,6 +590,8 @@ def main() -> None:
         trained = train_arm(args, work, arm, log)
         tables = evaluate(args, work, arm, model_spec(args, work, arm, device), log)
         results[arm] = {"training": trained, "tables": json.loads(tables.read_text())}
+        save()
+    if sibling_arms(args, work, results):
         save()
     for name, result in results.items():
         levels = level_rows(result["tables"])

@@ -242,3 +242,28 @@ def test_exclusive_makes_a_second_holder_wait_until_the_first_is_done(proof, tmp
         assert not entered.wait(0.3)  # held: the second invocation waits
     assert entered.wait(10)
     thread.join(10)
+
+
+def test_sibling_arms_adopts_only_arms_another_invocation_finished(proof, tmp_path):
+    """Arms run side by side as separate invocations: the last to finish records the others' finished arms
+    (trained and evaluated in the same work folder), never an arm still training or not evaluated."""
+    args = _arm_args(steps=8)
+    work = tmp_path / "work"
+    evals = proof.evals_root(args, work)
+    for name in ("blank", "rgb", "relative_depth"):  # relative_depth is trained but not evaluated yet
+        (evals / name).mkdir(parents=True, exist_ok=True)
+        run_dir = proof.runs_root(args, work) / name
+        (run_dir / "final").mkdir(parents=True)
+        (run_dir / "log.jsonl").write_text(json.dumps({"step": 8, "loss": 0.5}) + "\n")
+        if name != "rgb":  # rgb: evaluated, but its run has no final model (still training)
+            (run_dir / "final" / "config.json").write_text("{}")
+    (evals / "blank" / "tables.json").write_text(json.dumps({"levels": [{"level": 0, "score": 1.0}]}))
+    (evals / "rgb" / "tables.json").write_text("{}")
+    results = {"metric": _tables({0: (0.6, [0.55, 0.65])})}
+    assert proof.sibling_arms(args, work, results) == ["blank"]
+    assert set(results) == {"metric", "blank"}
+    assert results["blank"]["tables"] == {"levels": [{"level": 0, "score": 1.0}]}
+    assert results["blank"]["from_work_folder"] is True
+    assert results["blank"]["training"]["runs"][0]["run"] == "blank"
+    assert results["blank"]["training"]["runs"][0]["final_loss"] == 0.5
+    assert proof.sibling_arms(args, work, results) == []  # already recorded: not adopted twice
