@@ -437,6 +437,36 @@ def compare(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
     return out
 
 
+def compare_tasks(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
+    """Per task: a's and b's scores with CIs, whether a's CI lies above b's, and the best reference row
+    (chance or the blind text prior) - an arm ahead of b but not of that row has no skill on the task yet,
+    only b's deficit (a balanced benchmark can put a text-trained blank arm below chance)."""
+    if a not in results or b not in results:
+        return {}
+
+    def by_task(name: str) -> dict[str, dict[str, Any]]:
+        return {row["task"]: row for row in results[name]["tables"]["tasks"]} if name in results else {}
+
+    ta, tb = by_task(a), by_task(b)
+    references = {name: by_task(name) for name in ("chance", "blind")}
+    out = {}
+    for task in sorted(set(ta) & set(tb), key=lambda t: (ta[t]["level"], t)):
+        ra, rb = ta[task], tb[task]
+        shown = {name: rows[task]["score"] for name, rows in references.items() if task in rows}
+        best = max(shown, key=shown.__getitem__) if shown else None
+        out[task] = {
+            "level": ra["level"],
+            a: ra["score"],
+            b: rb["score"],
+            f"{a}_ci": ra["ci"],
+            f"{b}_ci": rb["ci"],
+            "non_overlapping_above": bool(ra["ci"][0] > rb["ci"][1]),
+            "best_reference": best,
+            "best_reference_score": shown[best] if best else None,
+        }
+    return out
+
+
 def paired_levels(evals: Path, results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
     """Per level: a - b over the items both arms answered, with the paired percentile-bootstrap 95% CI of
     the harness's comparison (evaluate.report.compare: items resampled with both arms' scores kept
@@ -567,6 +597,7 @@ def main() -> None:
         record["commands"] = log
         record["earlier_commands"] = earlier_commands
         record["metric_vs_blank"] = compare(results, "metric", "blank")
+        record["metric_vs_blank_tasks"] = compare_tasks(results, "metric", "blank")
         record["metric_vs_rgb"] = compare(results, "metric", "rgb")
         record["metric_vs_blank_paired"] = paired_levels(evals_root(args, work), results, "metric", "blank")
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -600,6 +631,11 @@ def main() -> None:
             for k, v in sorted(levels.items())
         )
         print(f"{name:16s} {cells}")
+    for task, row in record["metric_vs_blank_tasks"].items():
+        scores = f"metric {row['metric'] * 100:5.1f}  blank {row['blank'] * 100:5.1f}"
+        best = row["best_reference"]
+        reference = f"  {best} {row['best_reference_score'] * 100:5.1f}" if best else ""
+        print(f"L{row['level']} {task:28s} {scores}{reference}")
     print(json.dumps(record["metric_vs_blank"], indent=1))
 
 

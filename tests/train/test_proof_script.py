@@ -267,3 +267,27 @@ def test_sibling_arms_adopts_only_arms_another_invocation_finished(proof, tmp_pa
     assert results["blank"]["training"]["runs"][0]["run"] == "blank"
     assert results["blank"]["training"]["runs"][0]["final_loss"] == 0.5
     assert proof.sibling_arms(args, work, results) == []  # already recorded: not adopted twice
+
+
+def test_compare_tasks_flags_separation_and_names_the_best_reference(proof):
+    def tasks(rows: dict[str, tuple[int, float, list[float]]]) -> dict:
+        listed = [{"task": t, "level": lv, "score": sc, "ci": ci} for t, (lv, sc, ci) in rows.items()]
+        return {"tables": {"tasks": listed}}
+
+    results = {
+        "metric": tasks({"near": (0, 0.7, [0.65, 0.75]), "above": (2, 0.5, [0.44, 0.56])}),
+        "blank": tasks({"near": (0, 0.3, [0.25, 0.35]), "above": (2, 0.4, [0.35, 0.46])}),
+        "chance": tasks({"near": (0, 0.0, [0.0, 0.0]), "above": (2, 0.55, [0.5, 0.6])}),
+        "blind": tasks({"near": (0, 0.05, [0.0, 0.1]), "above": (2, 0.45, [0.4, 0.5])}),
+    }
+    out = proof.compare_tasks(results, "metric", "blank")
+    assert list(out) == ["near", "above"]  # by level, then name
+    assert out["near"]["non_overlapping_above"] is True
+    assert (out["near"]["best_reference"], out["near"]["best_reference_score"]) == ("blind", 0.05)
+    # ahead of blank but the CIs overlap (0.44 < 0.46), and below chance: no skill shown on the task
+    assert out["above"]["non_overlapping_above"] is False
+    assert (out["above"]["best_reference"], out["above"]["best_reference_score"]) == ("chance", 0.55)
+    assert out["above"]["metric_ci"] == [0.44, 0.56] and out["above"]["blank"] == 0.4
+    del results["chance"], results["blind"]
+    assert proof.compare_tasks(results, "metric", "blank")["near"]["best_reference"] is None
+    assert proof.compare_tasks(results, "metric", "rgb") == {}
