@@ -30,16 +30,17 @@ One script, every step a `spatialforge` command (printed and recorded, so each n
 
 Results: --out (JSON: commands, machine, data sizes, training logs' summaries, per-arm level and task tables,
 for each level whether metric's CI lies above blank's, and the paired per-level difference metric - blank).
-Every step is skipped when its output exists, so a killed run resumes, and arms can run side by side on one
-GPU as separate invocations with their own --out. Each invocation also records the arms that others finished
-in the same work folder, so the last to finish holds the whole comparison (the paired one included); a later
-invocation naming all of them does the same.
-Example (run B of docs/TRAINING.md; the two arms ran side by side):
+Every step is skipped when its output exists, so a killed run resumes. Arms can share one GPU: with
+--side-by-side the arms run at once after the shared steps, one child invocation each (records OUT.ARM.json,
+output in WORK/side_by_side_ARM.log), and --out joins them. Arms started by hand as separate invocations on
+one work folder work too: each records the arms that others finished there, so the last to finish holds the
+whole comparison (the paired one included).
+Example (run D of docs/TRAINING.md, in one command):
 
-    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 12000 --bench-scenes 400 \
-        --workers 16 --arms "" --out data.json
-    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 12000 --bench-scenes 400 \
-        --steps 5500 --batch 256 --workers 16 --loader-workers 7 --arms metric --out metric.json
+    python benchmarks/proof_of_learning.py --work /tmp/pol --train-scenes 12000 --bench-scenes 1200 \
+        --n-per-task 300 --workers 16 --geometry-norm layernorm --vision-pretrain-steps 3000 \
+        --vision-pretrain-batch 256 --freeze-vision --steps 5500 --batch 256 --loader-workers 7 \
+        --arms metric,blank --side-by-side --out proof.json
 """
 
 from __future__ import annotations
@@ -490,6 +491,48 @@ def paired_levels(evals: Path, results: dict[str, Any], a: str, b: str) -> dict[
     }
 
 
+def child_argv(argv: list[str], arm: str, out: Path) -> list[str]:
+    """This invocation's arguments for one arm of --side-by-side: --arms ARM --out OUT, without
+    --side-by-side (both "--name value" and "--name=value" forms are replaced)."""
+    replaced = {"--arms": arm, "--out": str(out)}
+    kept: list[str] = []
+    skip_value = False
+    for token in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name = token.split("=", 1)[0]
+        if name == "--side-by-side":
+            continue
+        if name in replaced:
+            skip_value = "=" not in token
+            continue
+        kept.append(token)
+    return kept + [item for pair in replaced.items() for item in pair]
+
+
+def run_side_by_side(args: argparse.Namespace, arms: list[str], log: list[dict[str, Any]]) -> None:
+    """Train and evaluate the arms at once, one child invocation each (the way runs B-D shared one GPU),
+    each with its own record OUT.ARM.json and output log in the work folder; stop if any fails. Their
+    commands join this record's log; their results are adopted from the work folder (sibling_arms)."""
+    children = []
+    for arm in arms:
+        out = args.out.with_name(f"{args.out.stem}.{arm}.json")
+        command = [sys.executable, str(Path(__file__).resolve()), *child_argv(sys.argv[1:], arm, out)]
+        output = args.work / f"side_by_side_{arm}.log"
+        print(f"$ {shlex.join(command)}  > {output}", flush=True)
+        with open(output, "w") as handle:
+            process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+        children.append((arm, out, output, process))
+    failed = [(arm, output) for arm, _, output, process in children if process.wait() != 0]
+    for _, out, _, _ in children:
+        if out.is_file():
+            log.extend(json.loads(out.read_text()).get("commands", []))
+    if failed:
+        names = ", ".join(f"{arm} (output: {output})" for arm, output in failed)
+        raise SystemExit(f"side-by-side arm(s) failed: {names}")
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version()}
     try:
@@ -566,6 +609,12 @@ def main() -> None:
     )
     parser.add_argument("--arms", default="metric,blank", help=f"Comma list of {', '.join(ARMS)}.")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="After the shared steps, run the arms at once, one process each (one GPU shared; set "
+        "--loader-workers to about the cores / arms).",
+    )
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     focus_tasks(args)  # stops on an unknown task before any work
@@ -617,6 +666,9 @@ def main() -> None:
             tables = evaluate(args, work, baseline, spec, log)
             results[baseline] = {"tables": json.loads(tables.read_text())}
     save()
+    if args.side_by_side and len(arms) > 1:
+        run_side_by_side(args, arms, log)
+        arms = []  # done by the children; adopted below
     for arm in arms:
         trained = train_arm(args, work, arm, log)
         tables = evaluate(args, work, arm, model_spec(args, work, arm, device), log)

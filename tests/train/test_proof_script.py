@@ -291,3 +291,15 @@ def test_compare_tasks_flags_separation_and_names_the_best_reference(proof):
     del results["chance"], results["blind"]
     assert proof.compare_tasks(results, "metric", "blank")["near"]["best_reference"] is None
     assert proof.compare_tasks(results, "metric", "rgb") == {}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--work", "w", "--arms", "metric,blank", "--side-by-side", "--out", "all.json", "--steps", "8"],
+        ["--work", "w", "--arms=metric,blank", "--out=all.json", "--side-by-side", "--steps", "8"],
+    ],
+)
+def test_child_argv_names_one_arm_and_its_own_record(proof, argv):
+    child = proof.child_argv(argv, "blank", Path("all.blank.json"))
+    assert child == ["--work", "w", "--steps", "8", "--arms", "blank", "--out", "all.blank.json"]
