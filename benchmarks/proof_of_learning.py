@@ -524,7 +524,12 @@ def run_side_by_side(args: argparse.Namespace, arms: list[str], log: list[dict[s
         with open(output, "w") as handle:
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
         children.append((arm, out, output, process))
-    failed = [(arm, output) for arm, _, output, process in children if process.wait() != 0]
+    try:
+        failed = [(arm, output) for arm, _, output, process in children if process.wait() != 0]
+    finally:  # stopped here (Ctrl-C, a time limit): stop the arms too rather than leave them training
+        for _, _, _, process in children:
+            if process.poll() is None:
+                process.terminate()
     for _, out, _, _ in children:
         if out.is_file():
             log.extend(json.loads(out.read_text()).get("commands", []))

@@ -303,3 +303,45 @@ def test_compare_tasks_flags_separation_and_names_the_best_reference(proof):
 def test_child_argv_names_one_arm_and_its_own_record(proof, argv):
     child = proof.child_argv(argv, "blank", Path("all.blank.json"))
     assert child == ["--work", "w", "--steps", "8", "--arms", "blank", "--out", "all.blank.json"]
+
+
+class _FakeProcess:
+    def __init__(self, returncode: int | None, interrupt: bool = False) -> None:
+        self.returncode, self.interrupt, self.terminated = returncode, interrupt, False
+
+    def wait(self) -> int:
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+def _side_by_side(proof, tmp_path, monkeypatch, processes: list[_FakeProcess]) -> list[dict]:
+    launched = iter(processes)
+    monkeypatch.setattr(proof.subprocess, "Popen", lambda *a, **k: next(launched))
+    argv = ["proof_of_learning.py", "--arms", "metric,blank", "--side-by-side"]
+    monkeypatch.setattr(proof.sys, "argv", argv)
+    args = _arm_args(work=tmp_path, out=tmp_path / "all.json")
+    (tmp_path / "all.metric.json").write_text(json.dumps({"commands": [{"command": "train metric"}]}))
+    log: list[dict] = []
+    proof.run_side_by_side(args, ["metric", "blank"], log)
+    return log
+
+
+def test_side_by_side_joins_the_arms_commands_and_names_a_failed_arm(proof, tmp_path, monkeypatch):
+    log = _side_by_side(proof, tmp_path, monkeypatch, [_FakeProcess(0), _FakeProcess(0)])
+    assert log == [{"command": "train metric"}]  # blank wrote no record: nothing to join
+    with pytest.raises(SystemExit, match=r"blank \(output: .*side_by_side_blank.log\)"):
+        _side_by_side(proof, tmp_path, monkeypatch, [_FakeProcess(0), _FakeProcess(3)])
+
+
+def test_side_by_side_stops_the_arms_still_running_when_interrupted(proof, tmp_path, monkeypatch):
+    running = _FakeProcess(None)
+    with pytest.raises(KeyboardInterrupt):
+        _side_by_side(proof, tmp_path, monkeypatch, [_FakeProcess(None, interrupt=True), running])
+    assert running.terminated
