@@ -178,6 +178,54 @@ def test_numeric_answer_position_and_rank_uniform() -> None:
     assert chi_square_uniform(ranks, k, n) < CHI2_3DOF_P001
 
 
+def test_numeric_peers_become_the_distractors_when_they_are_distinct() -> None:
+    # Truth 2.0 m; peers 1.0, 3.1, 4.8 and 7.5 m are pairwise outside SpatialRGPT's +-25 % band: three of
+    # them, shown in the answer's unit, are the distractors; which three is drawn from the rng.
+    peers = (1.0, 3.1, 4.8, 7.5)
+    seen = set()
+    for seed in range(40):
+        got = numeric_distractors(2.0, 3, spatialrgpt_success, "m", random.Random(seed), peers=peers)
+        assert [text for text, _ in got] == [format_length(v, "m").text for _, v in got]
+        assert {value for _, value in got} <= set(peers)
+        seen |= {value for _, value in got}
+        assert got == numeric_distractors(2.0, 3, spatialrgpt_success, "m", random.Random(seed), peers=peers)
+    assert seen == set(peers)  # every peer gets its turn
+
+
+def test_numeric_peers_within_tolerance_are_skipped_and_chains_fill_the_rest() -> None:
+    # 2.2 is within 25 % of the truth and 3.2 within 25 % of 3.0; nan / 0 / negative are no lengths. So one
+    # of 3.0 and 3.2 is taken (whichever the shuffle puts first), never both, and chains clear of it fill the
+    # rest.
+    peers = (2.2, 3.0, 3.2, float("nan"), 0.0, -1.0)
+    for seed in range(40):
+        got = numeric_distractors(2.0, 3, spatialrgpt_success, "m", random.Random(seed), peers=peers)
+        values = [value for _, value in got]
+        assert len(values) == 3 and 2.2 not in values
+        assert len({3.0, 3.2} & set(values)) == 1
+        for i, d in enumerate(values):
+            assert not spatialrgpt_success(d, 2.0) and not spatialrgpt_success(2.0, d)
+            for e in values[i + 1 :]:
+                assert not spatialrgpt_success(d, e) and not spatialrgpt_success(e, d)
+
+
+def test_numeric_without_usable_peers_is_the_chain_draw() -> None:
+    for seed in range(20):
+        chains = numeric_distractors(1.7, 3, spatialrgpt_success, "ft", random.Random(seed))
+        unusable = (float("nan"), -2.0, 0.0)  # filtered before the shuffle: no draw is spent on them
+        assert (
+            numeric_distractors(1.7, 3, spatialrgpt_success, "ft", random.Random(seed), peers=unusable)
+            == chains
+        )
+
+
+def test_numeric_peers_at_a_tolerance_edge_decide_the_same_under_float_noise() -> None:
+    # 1.25 x 1.0 is exactly the band's edge (accepted by the metric: confusable). Frames add ~1e-15 to values
+    # of a grid-aligned layout; the decision must not flip with it.
+    for truth, peer in ((1.0, 1.25), (1.0 + 3e-15, 1.25), (1.0 - 3e-15, 1.25 + 2e-15)):
+        got = numeric_distractors(truth, 1, spatialrgpt_success, "m", random.Random(5), peers=(peer,))
+        assert got[0][1] != 1.25
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     truth=st.floats(0.05, 30.0),

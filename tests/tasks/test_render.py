@@ -6,6 +6,7 @@ the floor, looking along world +y), plus a few random box scenes for variety.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
@@ -41,7 +42,7 @@ from spatialforge.tasks.banks import bank_of, is_sentence_answer, load_common
 from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
-from spatialforge.tasks.spec import Angle, Category, Count, Fact, Mention, Quantity, Vector
+from spatialforge.tasks.spec import Angle, Category, Count, Fact, Mention, Quantity, TaskSpec, Vector
 
 SIZES = dict(CATEGORY_SIZES)
 FACING_CAMERA = -math.pi / 2  # object +x (front) along world -y: towards the camera
@@ -688,8 +689,10 @@ def test_no_free_marker_colour_is_a_reason() -> None:
 # ---------------------------------------------------------------- fairness over many renders
 
 
-def _letters(name: str, fact: Fact, ctx: ViewContext, n: int) -> tuple[Counter[str], Counter[int]]:
-    spec, bank, renderer = TASKS[name], _bank(name), Renderer(ctx, COMMON)
+def _letters(
+    name: str, fact: Fact, ctx: ViewContext, n: int, spec: TaskSpec | None = None
+) -> tuple[Counter[str], Counter[int]]:
+    spec, bank, renderer = spec or TASKS[name], _bank(name), Renderer(ctx, COMMON)
     letters: Counter[str] = Counter()
     ranks: Counter[int] = Counter()
     for i in range(n):
@@ -702,13 +705,40 @@ def _letters(name: str, fact: Fact, ctx: ViewContext, n: int) -> tuple[Counter[s
 
 
 def test_numeric_mcq_answer_position_and_rank_uniform() -> None:
+    """Chain distractors (a task without peers): the truth's letter and its rank among the sorted values are
+    uniform by construction."""
     ctx = _ctx(UNIQUE)
     fact = _facts(ctx, "object_distance_camera", limit=1)[0]
     n = 400
-    letters, ranks = _letters("object_distance_camera", fact, ctx, n)
+    chains_only = dataclasses.replace(TASKS["object_distance_camera"], peers=None)
+    letters, ranks = _letters("object_distance_camera", fact, ctx, n, chains_only)
     assert set(letters) == set("ABCD") and set(ranks) == {0, 1, 2, 3}
     assert all(0.15 * n <= c <= 0.35 * n for c in letters.values()), letters
     assert all(0.15 * n <= c <= 0.35 * n for c in ranks.values()), ranks
+    letters, _ = _letters("object_distance_camera", fact, ctx, n)  # with peers: the letter is still drawn
+    assert all(0.15 * n <= c <= 0.35 * n for c in letters.values()), letters
+
+
+@pytest.mark.parametrize("name", ["object_distance_camera", "object_depth"])
+def test_numeric_mcq_distractors_come_from_the_other_objects_values(name) -> None:
+    """Peer distractors: the task's peers are the other visible objects' values of the asked measure, and
+    the options take from them (as shown, rounded in their unit); the hand scene has objects within 25 % of
+    each other, so some options are chains, but every render shows at least one other object's value."""
+    ctx = _ctx(UNIQUE)
+    spec = TASKS[name]
+    for fact in _facts(ctx, name, limit=3):
+        target = fact.mentions[0].obj
+        others = [
+            ctx.center_cam[o.object_id][2] if name == "object_depth" else ctx.distances[o.object_id]
+            for o in ctx.visible
+            if o is not target
+        ]
+        assert sorted(spec.peers(ctx, fact)) == pytest.approx(sorted(others))
+        for i in range(20):
+            (r,) = Renderer(ctx, COMMON).render(spec, _bank(name), fact, "mcq", random.Random(f"p:{i}"), 1)
+            wrong = [_length_m(c["text"]) for c in r["choices"] if c["label"] != r["answer_value"]]
+            assert len(wrong) == 3
+            assert any(min(abs(v - o) for o in others) <= half + 1e-9 for v, half in wrong), (wrong, others)
 
 
 def test_categorical_mcq_answer_position_uniform() -> None:

@@ -362,6 +362,13 @@ def depth_oo_fact(ctx: ViewContext, a: Object3D, b: Object3D, rng: random.Random
     )
 
 
+def _depth_oo_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    """Depths of the view's visible objects other than the two named (A's depth is stated in the question:
+    as an option it would be one a reader knows is wrong): numeric distractors."""
+    named = {m.obj.object_id for m in fact.mentions}
+    return [ctx.center_cam[o.object_id][2] for o in ctx.visible if o.object_id not in named]  # m, cam z
+
+
 @register(
     name="depth_oo",
     level=0,
@@ -370,6 +377,7 @@ def depth_oo_fact(ctx: ViewContext, a: Object3D, b: Object3D, rng: random.Random
     formats=("free", "mcq", "tf"),
     metric="mra",
     definition="Depth (camera z of the box centre) of object B given the depth of object A (SPAR Depth-OO).",
+    peers=_depth_oo_peers,
 )
 def depth_oo(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for a, b in combos(ctx.visible, 2, rng):

@@ -60,6 +60,14 @@ def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str
         )
 
 
+def _camera_distance_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    """The asked measure (distance or depth) of the view's other visible objects: numeric distractors."""
+    target = fact.mentions[0].obj
+    if fact.task == "object_depth":
+        return [ctx.center_cam[o.object_id][2] for o in ctx.visible if o is not target]  # m, cam z
+    return [ctx.distances[o.object_id] for o in ctx.visible if o is not target]
+
+
 @register(
     name="object_distance_camera",
     level=1,
@@ -68,6 +76,7 @@ def object_location(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str
     formats=("free", "mcq", "tf"),
     metric="spatialrgpt",
     definition="Euclidean distance from the camera centre to the object's box centre, metres.",
+    peers=_camera_distance_peers,
 )
 def object_distance_camera(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     return _camera_distances(ctx, rng, "object_distance_camera", "spatialrgpt")
@@ -81,6 +90,7 @@ def object_distance_camera(ctx: ViewContext, rng: random.Random) -> Iterator[Fac
     formats=("free", "mcq", "tf"),
     metric="mra",
     definition="Depth of the object's centre: its z coordinate in the camera frame (along the optical axis).",
+    peers=_camera_distance_peers,
 )
 def object_depth(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     return _camera_distances(ctx, rng, "object_depth", "mra")
@@ -132,6 +142,19 @@ def _size(obj, variant: str) -> tuple[float, str] | str:
     return value, f"no front: {variant} = {side} horizontal side = {value:.3f} m"
 
 
+def _size_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    """The asked size of the view's other visible objects of the same category: numeric distractors. Sizes
+    depend on the category (a bed's length is no chair's), so other categories' would be easy to rule out."""
+    target = fact.mentions[0].obj
+    out = []
+    for obj in ctx.visible:
+        if obj is not target and obj.category == target.category:
+            found = _size(obj, fact.variant)
+            if not isinstance(found, str):
+                out.append(found[0])
+    return out
+
+
 @register(
     name="object_size",
     level=1,
@@ -141,6 +164,7 @@ def _size(obj, variant: str) -> tuple[float, str] | str:
     metric="mra",
     variants=SIZE_VARIANTS,
     definition="Width, height or length of the object's 3D box (metres) or its volume (cubic metres).",
+    peers=_size_peers,
 )
 def object_size(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for (obj,), variant in with_variants(ctx.visible, 1, SIZE_VARIANTS, rng):

@@ -11,6 +11,7 @@ refused without gravity ("no_gravity"), since the camera's own axes need not be 
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterator
@@ -214,6 +215,19 @@ def _distance(ctx: ViewContext, a, b, variant: str) -> tuple[float, str, str] | 
     return math.hypot(bx - ax, bz - az), ctx.judge_frame, "sqrt(dx^2 + dz^2) (horizontal plane)"
 
 
+def _distance_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    """The asked distance variant between the view's other pairs of visible objects: numeric distractors."""
+    asked = {m.obj.object_id for m in fact.mentions}
+    out = []
+    for a, b in itertools.combinations(ctx.visible, 2):
+        if {a.object_id, b.object_id} == asked:
+            continue
+        found = _distance(ctx, a, b, fact.variant)
+        if not isinstance(found, str) and found[0] >= MIN_SEPARATION_M:
+            out.append(found[0])
+    return out
+
+
 @register(
     name="relative_distance",
     level=2,
@@ -223,6 +237,7 @@ def _distance(ctx: ViewContext, a, b, variant: str) -> tuple[float, str, str] | 
     metric="mra",
     variants=DISTANCE_VARIANTS,
     definition="Distance between two centres: Euclidean, horizontal, vertical (gravity) or along depth.",
+    peers=_distance_peers,
 )
 def relative_distance(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     for (a, b), variant in with_variants(ctx.visible, 2, DISTANCE_VARIANTS, rng):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from spatialforge.tasks.banks import DERIVED_FORMATS
-from spatialforge.tasks.spec import Candidates, TaskSpec
+from spatialforge.tasks.spec import Candidates, Peers, TaskSpec
 
 # HiSpatial Table 7, percent of training samples per task family.
 HISPATIAL_FAMILY_WEIGHTS: dict[str, float] = {
@@ -59,6 +59,7 @@ def register(
     scale_free: bool = False,
     scope: str = "view",
     bank: str | None = None,
+    peers: Peers | None = None,
 ):
     """Decorator: register `fn(ctx, rng) -> Iterator[Fact | reason]` as task `name`. `formats` lists the
     formats with their own templates (free, mcq, tf); SPAR's fill and sentence, which are rendered from the
@@ -66,7 +67,8 @@ def register(
     ("metric_scale" is added to `requires`) unless it is `scale_free`: its answers and the facts it judges
     hold without lengths in metres (orientation relative to the viewer, which ImageNet3D poses serve).
     scope: what the task looks at (spec.SCOPES: one view, a pair of views, a keyframe sequence); bank: render
-    with another task's template bank (a multi-view variant asks what its single-view task asks)."""
+    with another task's template bank (a multi-view variant asks what its single-view task asks); peers: the
+    same quantity on the view's other objects, for numeric options (TaskSpec.peers)."""
 
     def wrap(fn: Candidates) -> Candidates:
         if name in TASKS:
@@ -86,6 +88,7 @@ def register(
             fn,
             scope,
             bank,
+            peers,
         )
         return fn
 

@@ -574,8 +574,14 @@ class Renderer:
             )
         ]
 
+    def _peers(self, spec: TaskSpec, fact: Fact) -> Sequence[float]:
+        """The task's peer values of a numeric answer (qa/choices.py "Peer distractors"); () without."""
+        if spec.peers is None or not isinstance(fact.answer, Quantity):
+            return ()
+        return spec.peers(self.ctx, fact)
+
     def _options(
-        self, answer: Answer, slots: Mapping[str, str], rng: random.Random
+        self, answer: Answer, slots: Mapping[str, str], rng: random.Random, peers: Sequence[float] = ()
     ) -> tuple[list[Option], int]:
         if isinstance(answer, Structured):  # the task drew its own wrong options
             k = min(MCQ_OPTIONS, 1 + len(answer.distractors))
@@ -589,7 +595,9 @@ class Renderer:
             return place_options((str(answer.value), answer.value), [(str(n), n) for n in wrong], rng)
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
-            return numeric_choice(answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind)
+            return numeric_choice(
+                answer.si_value, MCQ_OPTIONS, DISTRACTOR_DISTINCT, unit, rng, answer.kind, peers
+            )
         shown = answer.option_texts or answer.phrases
         texts = {v: p.format_map(slots) for v, p in shown.items()}
         others = [t for v, t in texts.items() if v != answer.value]
@@ -599,7 +607,7 @@ class Renderer:
         if isinstance(fact.answer, Vector):
             raise ValueError(f"task {spec.name}: vector answers have no mcq rendering")
         q = _pick(bank.questions_for("mcq", fact.variant), rng)
-        options, answer_index = self._options(fact.answer, slots, rng)
+        options, answer_index = self._options(fact.answer, slots, rng, self._peers(spec, fact))
         stem = _with_note(_fill(q.text, slots), note)
         if self.mcq_layout == "inline":  # SPAR select: "A. 2.2; B. 2.3; C. 2.1; D. 1.4." and a bare letter
             letters = ", ".join(LETTERS[: len(options) - 1]) + f" or {LETTERS[len(options) - 1]}"
@@ -634,7 +642,11 @@ class Renderer:
         ]
 
     def _tf_values(
-        self, answer: Quantity | Category | Count | Angle, slots: Mapping[str, str], rng: random.Random
+        self,
+        answer: Quantity | Category | Count | Angle,
+        slots: Mapping[str, str],
+        rng: random.Random,
+        peers: Sequence[float] = (),
     ):
         """(true value text, false value text, extra slots for the true item, for the false item)."""
         if isinstance(answer, Angle):
@@ -646,7 +658,7 @@ class Renderer:
         if isinstance(answer, Quantity):
             unit = _unit_for(answer, rng)
             ((wrong, _),) = numeric_distractors(
-                answer.si_value, 1, DISTRACTOR_DISTINCT, unit, rng, answer.kind
+                answer.si_value, 1, DISTRACTOR_DISTINCT, unit, rng, answer.kind, peers
             )
             return _shown(answer, unit), wrong, {}, {}
         texts = {v: p.format_map(slots) for v, p in answer.phrases.items()}
@@ -665,7 +677,8 @@ class Renderer:
         if style == "true_false":
             frames = self.common.tf_statement_frames
             frame = frames[below(rng, len(frames))]
-        true_text, false_text, true_extra, false_extra = self._tf_values(fact.answer, slots, rng)
+        peers = self._peers(spec, fact)
+        true_text, false_text, true_extra, false_extra = self._tf_values(fact.answer, slots, rng, peers)
         template_id = f"{spec.name}/tf/{q.id}@{bank.version}"
         out = []
         polarities = [(True, true_text, true_extra), (False, false_text, false_extra)]

@@ -27,7 +27,7 @@ A fact names objects (`Object3D`) and, at level 0, pixels (`Pixel`) through its 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -193,6 +193,7 @@ def trace_name(obj: Object3D) -> str:
 # A task yields facts, or a rejection reason (a stable snake_case code) for a candidate it will not ask. A
 # "view" task gets a ViewContext, a "pair" or "sequence" task a multiview.ViewSetContext.
 Candidates = Callable[[Any, random.Random], Iterator["Fact | str"]]
+Peers = Callable[[Any, "Fact"], Sequence[float]]  # (context, fact) -> SI values; see TaskSpec.peers
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,9 @@ class TaskSpec:
     bank: str | None = (
         None  # the template bank to render with; None: the task's own (tasks/banks/<name>.json)
     )
+    # peers(ctx, fact) -> SI values of the fact's quantity measured on other objects of the view: the
+    # distractors of its numeric options (qa/choices.py "Peer distractors"); None: chains from the truth.
+    peers: Peers | None = None
 
     @property
     def own_formats(self) -> tuple[str, ...]:
