@@ -277,6 +277,13 @@ def _clashes(text: str, values: tuple[float, float], kept: Sequence[Kept], is_co
     return False
 
 
+def _as_option(value: float, unit: str, quantity: str) -> Kept:
+    """A value as an option: (text in `unit`, the value, the shown number in SI units)."""
+    text_of, to_si = QUANTITY_FORMATS[quantity]
+    text, number = text_of(value, unit)
+    return text, value, number * to_si[unit]
+
+
 def _peer_distractors(
     truth: float,
     n: int,
@@ -288,22 +295,19 @@ def _peer_distractors(
 ) -> list[Kept]:
     """Up to n distractors taken from `peers` (the same quantity measured on other objects of the scene),
     in an order drawn from rng, each kept under the rules of the chains (module docstring)."""
-    text_of, to_si = QUANTITY_FORMATS[quantity]
-    scale = to_si[unit]
-    truth_text, truth_number = text_of(truth, unit)
+    truth_text, _, truth_shown = _as_option(truth, unit, quantity)
     # Rounded to nanounits before any test: peers often sit exactly at a tolerance edge (1.25 x the truth on
     # a grid-aligned layout), where float noise from the frames (1e-15) would flip the test, and the same
     # scene in another world frame must give the same options.
-    kept: list[Kept] = [(truth_text, round(truth, PEER_DECIMALS), truth_number * scale)]
+    kept: list[Kept] = [(truth_text, round(truth, PEER_DECIMALS), truth_shown)]
     pool = [round(value, PEER_DECIMALS) for value in peers if math.isfinite(value) and value > 0.0]
     rng.shuffle(pool)
     for value in pool:
         if len(kept) > n:
             break
-        text, number = text_of(value, unit)
-        shown = number * scale
+        text, _, shown = option = _as_option(value, unit, quantity)
         if shown > 0.0 and not _clashes(text, (value, shown), kept, is_correct):
-            kept.append((text, value, shown))
+            kept.append(option)
     return kept[1:]
 
 
@@ -320,8 +324,7 @@ def _try_distractors(
     options; None if a draw breaks a rule."""
     text_of, to_si = QUANTITY_FORMATS[quantity]
     scale = to_si[unit]
-    truth_text, truth_number = text_of(truth, unit)
-    kept = [(truth_text, truth, truth_number * scale), *existing]
+    kept = [_as_option(truth, unit, quantity), *existing]
     start = len(kept)
     n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform
     below, above = truth, truth  # the chain ends on each side of the truth
