@@ -7,6 +7,7 @@ the floor, looking along world +y), plus a few random box scenes for variety.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import random
 import re
@@ -815,3 +816,28 @@ def test_free_volume_answer_reads_back_with_its_own_tolerance() -> None:
 def test_distractor_band_is_spatialrgpt_success() -> None:
     for pred, gold in [(0.75, 1.0), (0.7499, 1.0), (1.25, 1.0), (1.2501, 1.0), (3.0, 2.5), (1e-3, 2e-3)]:
         assert DISTRACTOR_DISTINCT(pred, gold) == spatialrgpt_success(pred, gold)
+
+
+def test_route_distance_peers_are_other_walks_of_the_same_variant() -> None:
+    # Imported here: importing a task module before the registry changes the registration order.
+    from spatialforge.tasks.problem_solving import walking_route
+
+    ctx = _ctx(UNIQUE)
+    spec = TASKS["route_distance"]
+    facts = _facts(ctx, "route_distance", limit=20)
+    assert {f.variant for f in facts} == {"via", "from_camera"}
+    for fact in facts:
+        peers = spec.peers(ctx, fact)
+        assert 0 < len(peers) <= 48
+        # every peer is the total of a walk: at least one leg per stop, each >= 0.5 m
+        assert min(peers) >= 0.5 * len(fact.mentions)
+        asked = tuple(m.obj for m in fact.mentions)
+        left_out = (asked, asked[::-1]) if fact.variant == "via" else (asked,)  # via backwards: as long
+        walks = [
+            walking_route(ctx, fact.variant, objs)
+            for objs in itertools.permutations(ctx.visible, len(asked))
+            if objs not in left_out
+        ]
+        totals = [w.answer.si_value for w in walks if isinstance(w, Fact)]
+        for value in peers:  # each is a walk of the view the task could ask about, in some order of stops
+            assert min(abs(value - t) for t in totals) < 1e-9, value

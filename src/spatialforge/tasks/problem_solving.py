@@ -44,6 +44,7 @@ Paths and routes are about box centres projected onto the floor plane; heights p
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping
@@ -447,6 +448,39 @@ def walking_route(ctx: ViewContext, variant: str, objs: tuple[Object3D, ...]) ->
     )
 
 
+# route_distance peers: at most this many other routes of the view (a view of n objects has n (n-1) (n-2)
+# "via" routes: 720 for ten), taken in a fixed order; the rng picks among them when rendering.
+MAX_ROUTE_PEERS = 48
+
+
+def _route_total(ctx: ViewContext, variant: str, objs: tuple[Object3D, ...]) -> float | None:
+    """walking_route's total in metres without its trace; None when a leg is too short."""
+    stops = [(0.0, 0.0)] if variant == "from_camera" else []
+    for obj in objs:
+        centre = ctx.center_judge[obj.object_id]  # (3,) m, judging frame
+        stops.append((centre[0], centre[2]))
+    legs = [math.dist(stops[i], stops[i + 1]) for i in range(len(stops) - 1)]
+    return sum(legs) if min(legs) >= MIN_LEG_M else None
+
+
+def _route_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    """Totals of the view's other routes of the same variant (other stops or another order): numeric
+    distractors that are walks in the same room. The asked walk backwards (C -> B -> A) is left out: it is
+    as long."""
+    asked = tuple(m.obj.object_id for m in fact.mentions)
+    same = {asked, asked[::-1]} if fact.variant == "via" else {asked}
+    out = []
+    for objs in itertools.permutations(ctx.visible, len(asked)):
+        if tuple(o.object_id for o in objs) in same:
+            continue
+        total = _route_total(ctx, fact.variant, objs)
+        if total is not None:
+            out.append(total)
+            if len(out) == MAX_ROUTE_PEERS:
+                break
+    return out
+
+
 @register(
     name="route_distance",
     level=3,
@@ -457,6 +491,7 @@ def walking_route(ctx: ViewContext, variant: str, objs: tuple[Object3D, ...]) ->
     variants=ROUTE_VARIANTS,
     definition="Walking in straight lines from A to B and on to C (or from the camera to A and on to B), "
     "the total horizontal centre-to-centre distance; every leg >= 0.5 m.",
+    peers=_route_peers,
 )
 def route_distance(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     if not ctx.has_gravity:
