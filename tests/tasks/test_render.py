@@ -841,3 +841,24 @@ def test_route_distance_peers_are_other_walks_of_the_same_variant() -> None:
         totals = [w.answer.si_value for w in walks if isinstance(w, Fact)]
         for value in peers:  # each is a walk of the view the task could ask about, in some order of stops
             assert min(abs(value - t) for t in totals) < 1e-9, value
+
+
+def test_perspective_distance_peers_are_the_other_pairs_horizontal_distances() -> None:
+    ctx = _ctx(UNIQUE)
+    spec = TASKS["perspective_taking"]
+    facts = [f for f in _facts(ctx, "perspective_taking", limit=40) if f.variant == "distance"]
+    assert facts
+    for fact in facts[:5]:
+        roles = {m.role: m.obj for m in fact.mentions}
+        a, c = roles["stand_at"], roles["target"]
+        expected = []
+        for p, q in itertools.combinations(ctx.visible, 2):
+            if {p.object_id, q.object_id} != {a.object_id, c.object_id}:
+                (px, _, pz), (qx, _, qz) = ctx.center_judge[p.object_id], ctx.center_judge[q.object_id]
+                expected.append(math.hypot(qx - px, qz - pz))  # m, horizontal plane of the judging frame
+        assert sorted(spec.peers(ctx, fact)) == pytest.approx(sorted(d for d in expected if d >= 0.1))
+        assert all(
+            isinstance(f.answer, Category)
+            for f in _facts(ctx, "perspective_taking")
+            if f.variant != "distance"
+        )

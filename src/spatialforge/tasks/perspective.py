@@ -37,6 +37,7 @@ Roles: "a" stand_at (where the viewer moves), "b" facing (what it faces), "c" ta
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping
@@ -243,6 +244,22 @@ def distance_fact(ctx: ViewContext, a: Object3D, b: Object3D, c: Object3D) -> Fa
     )
 
 
+def _horizontal_distance_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    """Horizontal centre distances between the view's other pairs of visible objects (the pair A, C asked
+    about left out): numeric distractors for the distance variant."""
+    roles = {m.role: m.obj.object_id for m in fact.mentions}
+    stand_at, target = roles["stand_at"], roles["target"]
+    out = []
+    for a, c in itertools.combinations(ctx.visible, 2):
+        if {a.object_id, c.object_id} == {stand_at, target}:
+            continue
+        ca, cc = ctx.center_judge[a.object_id], ctx.center_judge[c.object_id]  # (3,) m, judging frame
+        distance = math.hypot(cc[0] - ca[0], cc[2] - ca[2])
+        if distance >= MIN_DISTANCE_M:
+            out.append(distance)
+    return out
+
+
 @register(
     name="perspective_taking",
     level=3,
@@ -253,6 +270,7 @@ def distance_fact(ctx: ViewContext, a: Object3D, b: Object3D, c: Object3D) -> Fa
     variants=PT_VARIANTS,
     definition="Standing at A's centre facing B (horizontally): is C in front, behind, left or right "
     "(10-degree gaps at the diagonals), or how far is C (horizontal distance)?",
+    peers=_horizontal_distance_peers,
 )
 def perspective_taking(ctx: ViewContext, rng: random.Random) -> Iterator[Fact | str]:
     if not ctx.has_gravity:
