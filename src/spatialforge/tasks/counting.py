@@ -51,7 +51,7 @@ from spatialforge.geometry.relations import (
 from spatialforge.qa.references import ORDINAL_WORDS
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
-from spatialforge.tasks.registry import register
+from spatialforge.tasks.registration import register
 from spatialforge.tasks.sampling import with_variants
 from spatialforge.tasks.spec import DISTANCE_CRITERIA, Count, Fact, Mention, trace_name
 

@@ -53,7 +53,7 @@ from spatialforge.geometry.relations import Truth, compare_distances
 from spatialforge.qa.units import draw_unit, format_length, length_unit_options
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
-from spatialforge.tasks.registry import register
+from spatialforge.tasks.registration import register
 from spatialforge.tasks.render import UNIT_BUCKET_DECIMALS
 from spatialforge.tasks.sampling import below, combos
 from spatialforge.tasks.spec import (

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from spatialforge.geometry.relations import NO_FRONT, SIZE_RATIO_MARGIN, facing_relative_to_viewer
 from spatialforge.tasks.context import ViewContext
-from spatialforge.tasks.registry import register
+from spatialforge.tasks.registration import register
 from spatialforge.tasks.sampling import shuffled, with_variants
 from spatialforge.tasks.spec import (
     DISTANCE_CRITERIA,

@@ -58,7 +58,7 @@ from spatialforge.tasks.context import ViewContext
 from spatialforge.tasks.counting import plural_word
 from spatialforge.tasks.multiview import ViewSetContext
 from spatialforge.tasks.multiview_variants import MULTI_VIEW_FAMILY
-from spatialforge.tasks.registry import register
+from spatialforge.tasks.registration import register
 from spatialforge.tasks.sampling import below
 from spatialforge.tasks.spec import Category, Count, Fact, Mention, Quantity, Structured, trace_name
 

@@ -35,7 +35,7 @@ from spatialforge.tasks.level1 import object_depth, object_distance_camera
 from spatialforge.tasks.level2 import closer_of_two_task, relative_direction, relative_distance
 from spatialforge.tasks.multiview import ViewSetContext
 from spatialforge.tasks.perspective import spatial_imagination_oc, spatial_imagination_oo
-from spatialforge.tasks.registry import TASKS, register
+from spatialforge.tasks.registration import TASKS, register
 from spatialforge.tasks.sampling import below, with_variants
 from spatialforge.tasks.spec import Candidates, Category, Fact, Mention, Pixel, trace_name
 

@@ -55,7 +55,7 @@ import numpy as np
 from spatialforge.geometry.relations import POSITION_MARGIN_M
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
-from spatialforge.tasks.registry import register
+from spatialforge.tasks.registration import register
 from spatialforge.tasks.sampling import below, combos
 from spatialforge.tasks.spec import (
     DISTANCE_CRITERIA,

@@ -65,7 +65,7 @@ from spatialforge.bench.metrics import VIEWPOINT_AZIMUTH_THRESHOLD_RAD, VIEWPOIN
 from spatialforge.geometry.relations import DEGENERATE, MIN_HORIZONTAL_FRACTION, NO_FRONT, WITHIN_MARGIN
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
-from spatialforge.tasks.registry import register
+from spatialforge.tasks.registration import register
 from spatialforge.tasks.sampling import with_variants
 from spatialforge.tasks.spec import Angle, Category, Fact, Mention, trace_name
 
