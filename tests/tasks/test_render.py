@@ -41,6 +41,7 @@ from spatialforge.scene.records import Gravity, Object3D, ObjectObservation, Sce
 from spatialforge.sources.fronts import has_semantic_front
 from spatialforge.tasks.banks import bank_of, is_sentence_answer, load_common
 from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.problem_solving import walking_route
 from spatialforge.tasks.registry import TASKS
 from spatialforge.tasks.render import DISTRACTOR_DISTINCT, Renderer
 from spatialforge.tasks.spec import Angle, Category, Count, Fact, Mention, Quantity, TaskSpec, Vector
@@ -819,9 +820,6 @@ def test_distractor_band_is_spatialrgpt_success() -> None:
 
 
 def test_route_distance_peers_are_other_walks_of_the_same_variant() -> None:
-    # Imported here: importing a task module before the registry changes the registration order.
-    from spatialforge.tasks.problem_solving import walking_route
-
     ctx = _ctx(UNIQUE)
     spec = TASKS["route_distance"]
     facts = _facts(ctx, "route_distance", limit=20)
