@@ -860,3 +860,12 @@ def test_perspective_distance_peers_are_the_other_pairs_horizontal_distances() -
             for f in _facts(ctx, "perspective_taking")
             if f.variant != "distance"
         )
+
+
+def test_multi_view_variants_take_their_single_view_tasks_peers() -> None:
+    from spatialforge.tasks.multiview_variants import MULTI_VIEW_VARIANTS
+
+    numeric = {"object_depth", "depth_oo", "object_distance_camera", "relative_distance"}
+    for name, (base, _) in MULTI_VIEW_VARIANTS.items():
+        assert TASKS[name].peers is TASKS[base].peers
+        assert (TASKS[name].peers is not None) == (base in numeric), name

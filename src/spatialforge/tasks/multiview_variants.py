@@ -104,6 +104,9 @@ def _register_variant(name: str, base: str, single_view: Candidates, level: int 
         variants=spec.variants,
         scope="pair",
         bank=spec.bank or base,
+        # The variant's facts are computed on the pair's main view, which is also its renderer's first
+        # context: the single-view task's peers apply as they are.
+        peers=spec.peers,
     )(_variant_of(single_view, name))
 
 
