@@ -323,9 +323,14 @@ def train_arm(args: argparse.Namespace, work: Path, arm: str, log: list[dict[str
     return arm_training(args, work, arm)
 
 
+def arm_run_dirs(args: argparse.Namespace, work: Path, arm: str) -> list[Path]:
+    """The output folders of an arm's training runs, in order (two for the staged arms)."""
+    return [runs_root(args, work) / config["name"] for config in arm_configs(args, work, arm)]
+
+
 def arm_training(args: argparse.Namespace, work: Path, arm: str) -> dict[str, Any]:
     """The training summary of an arm whose runs are finished in the work folder."""
-    runs = [runs_root(args, work) / config["name"] for config in arm_configs(args, work, arm)]
+    runs = arm_run_dirs(args, work, arm)
     summaries = [{"run": run_dir.name, **training_summary(run_dir / "log.jsonl")} for run_dir in runs]
     return {"runs": summaries, "model": str(runs_root(args, work) / arm / "final")}
 
@@ -338,7 +343,7 @@ def sibling_arms(args: argparse.Namespace, work: Path, results: dict[str, Any]) 
     adopted = []
     for arm in (arm for arm in ARMS if arm not in results):
         tables = evals_root(args, work) / arm / "tables.json"
-        runs = [runs_root(args, work) / config["name"] for config in arm_configs(args, work, arm)]
+        runs = arm_run_dirs(args, work, arm)
         if not tables.is_file() or not all((run / "final" / "config.json").is_file() for run in runs):
             continue
         results[arm] = {

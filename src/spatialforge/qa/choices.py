@@ -266,13 +266,19 @@ Kept = tuple[str, float, float]  # an option as (text, exact SI value, shown SI 
 
 def _clashes(text: str, values: tuple[float, float], kept: Sequence[Kept], is_correct: IsCorrect) -> bool:
     """Would a new option (its text; its drawn and shown SI values) repeat a kept option's text, or could
-    either of the two be scored correct with the other as gold (drawn and shown x exact and rounded)?"""
+    either of the two be scored correct with the other as gold (drawn and shown x exact and rounded)? The
+    inner loop of every numeric option set: a RatioBand is tested inline, without a call per comparison."""
+    band = isinstance(is_correct, RatioBand)
+    lo, hi = (is_correct.lo, is_correct.hi) if band else (0.0, 0.0)
     for kept_text, exact, rounded in kept:
         if kept_text == text:
             return True
         for x in values:
             for gold in (exact, rounded):
-                if _confusable(x, gold, is_correct):
+                if band:
+                    if lo * gold <= x <= hi * gold or lo * x <= gold <= hi * x:
+                        return True
+                elif _confusable(x, gold, is_correct):
                     return True
     return False
 
@@ -328,8 +334,6 @@ def _try_distractors(
     start = len(kept)
     n_below = rng.randrange(n + 1)  # the truth's rank among the sorted options is uniform
     below, above = truth, truth  # the chain ends on each side of the truth
-    band = isinstance(is_correct, RatioBand)
-    lo, hi = (is_correct.lo, is_correct.hi) if band else (0.0, 0.0)
     random_ = rng.random
     for i in range(n):
         # = exp(rng.uniform(log lo, log hi)), the same draw spelled out.
@@ -341,20 +345,8 @@ def _try_distractors(
             d = above = above * math.exp(log_lo + (log_hi - log_lo) * random_())
         d_text, d_number = text_of(d, unit)
         d_shown = d_number * scale
-        if d_shown <= 0.0:
+        if d_shown <= 0.0 or _clashes(d_text, (d, d_shown), kept, is_correct):
             return None
-        for text, exact, rounded in kept:
-            if text == d_text:
-                return None
-            # Neither value may be scored correct with the other as gold, for drawn and shown x exact and
-            # rounded (the inner loop of every numeric option set: a band is tested inline).
-            for x in (d, d_shown):
-                for gold in (exact, rounded):
-                    if band:
-                        if lo * gold <= x <= hi * gold or lo * x <= gold <= hi * x:
-                            return None
-                    elif _confusable(x, gold, is_correct):
-                        return None
         kept.append((d_text, d, d_shown))
     return [(text, rounded) for text, _, rounded in kept[start:]]
 

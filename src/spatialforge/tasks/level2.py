@@ -215,17 +215,22 @@ def _distance(ctx: ViewContext, a, b, variant: str) -> tuple[float, str, str] | 
     return math.hypot(bx - ax, bz - az), ctx.judge_frame, "sqrt(dx^2 + dz^2) (horizontal plane)"
 
 
-def _distance_peers(ctx: ViewContext, fact: Fact) -> list[float]:
-    """The asked distance variant between the view's other pairs of visible objects: numeric distractors."""
-    asked = {m.obj.object_id for m in fact.mentions}
+def other_pair_distances(ctx: ViewContext, variant: str, asked: set[str], minimum_m: float) -> list[float]:
+    """One distance variant (_distance) between every pair of the view's visible objects but the asked pair
+    (object ids), those of at least minimum_m: the peers of a distance answer (numeric distractors)."""
     out = []
     for a, b in itertools.combinations(ctx.visible, 2):
         if {a.object_id, b.object_id} == asked:
             continue
-        found = _distance(ctx, a, b, fact.variant)
-        if not isinstance(found, str) and found[0] >= MIN_SEPARATION_M:
+        found = _distance(ctx, a, b, variant)
+        if not isinstance(found, str) and found[0] >= minimum_m:
             out.append(found[0])
     return out
+
+
+def _distance_peers(ctx: ViewContext, fact: Fact) -> list[float]:
+    asked = {m.obj.object_id for m in fact.mentions}
+    return other_pair_distances(ctx, fact.variant, asked, MIN_SEPARATION_M)
 
 
 @register(

@@ -37,7 +37,6 @@ Roles: "a" stand_at (where the viewer moves), "b" facing (what it faces), "c" ta
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping
@@ -55,6 +54,7 @@ from spatialforge.geometry.relations import (
 )
 from spatialforge.scene.records import Object3D
 from spatialforge.tasks.context import ViewContext
+from spatialforge.tasks.level2 import other_pair_distances
 from spatialforge.tasks.registration import register
 from spatialforge.tasks.sampling import with_variants
 from spatialforge.tasks.spec import Category, Fact, Mention, Quantity, trace_name
@@ -248,16 +248,7 @@ def _horizontal_distance_peers(ctx: ViewContext, fact: Fact) -> list[float]:
     """Horizontal centre distances between the view's other pairs of visible objects (the pair A, C asked
     about left out): numeric distractors for the distance variant."""
     roles = {m.role: m.obj.object_id for m in fact.mentions}
-    stand_at, target = roles["stand_at"], roles["target"]
-    out = []
-    for a, c in itertools.combinations(ctx.visible, 2):
-        if {a.object_id, c.object_id} == {stand_at, target}:
-            continue
-        ca, cc = ctx.center_judge[a.object_id], ctx.center_judge[c.object_id]  # (3,) m, judging frame
-        distance = math.hypot(cc[0] - ca[0], cc[2] - ca[2])
-        if distance >= MIN_DISTANCE_M:
-            out.append(distance)
-    return out
+    return other_pair_distances(ctx, "horizontal", {roles["stand_at"], roles["target"]}, MIN_DISTANCE_M)
 
 
 @register(

@@ -418,13 +418,24 @@ def _leg(name_from: str, p: Vec2, name_to: str, q: Vec2) -> tuple[float, str]:
     return length, f"{name_from} -> {name_to}: sqrt({abs(dx):.3f}^2 + {abs(dz):.3f}^2) = {length:.3f} m"
 
 
+def _route_stops(
+    ctx: ViewContext, variant: str, objs: tuple[Object3D, ...]
+) -> list[tuple[Object3D | None, Vec2]]:
+    """The stops of a walk through objs (the camera first, as None, for "from_camera"): each with its
+    (x, z) in the horizontal plane of the judging frame, metres."""
+    stops: list[tuple[Object3D | None, Vec2]] = [(None, (0.0, 0.0))] if variant == "from_camera" else []
+    for obj in objs:
+        centre = ctx.center_judge[obj.object_id]  # (3,) m, judging frame
+        stops.append((obj, (centre[0], centre[2])))
+    return stops
+
+
 def walking_route(ctx: ViewContext, variant: str, objs: tuple[Object3D, ...]) -> Fact | str:
     """The straight-line walk through objs (from the camera first for "from_camera"), centre to centre in
     the horizontal plane of the judging frame."""
-    stops: list[tuple[str, Vec2]] = [("camera", (0.0, 0.0))] if variant == "from_camera" else []
-    for obj in objs:
-        centre = ctx.center_judge[obj.object_id]  # (3,) m, judging frame
-        stops.append((trace_name(obj), (centre[0], centre[2])))
+    stops = [
+        ("camera" if obj is None else trace_name(obj), xz) for obj, xz in _route_stops(ctx, variant, objs)
+    ]
     legs = [_leg(*stops[i], *stops[i + 1]) for i in range(len(stops) - 1)]
     if min(length for length, _ in legs) < MIN_LEG_M:
         return LEG_TOO_SHORT
@@ -455,10 +466,7 @@ MAX_ROUTE_PEERS = 48
 
 def _route_total(ctx: ViewContext, variant: str, objs: tuple[Object3D, ...]) -> float | None:
     """walking_route's total in metres without its trace; None when a leg is too short."""
-    stops = [(0.0, 0.0)] if variant == "from_camera" else []
-    for obj in objs:
-        centre = ctx.center_judge[obj.object_id]  # (3,) m, judging frame
-        stops.append((centre[0], centre[2]))
+    stops = [xz for _, xz in _route_stops(ctx, variant, objs)]
     legs = [math.dist(stops[i], stops[i + 1]) for i in range(len(stops) - 1)]
     return sum(legs) if min(legs) >= MIN_LEG_M else None
 
