@@ -68,6 +68,11 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, required=True, help="A built benchmark folder.")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    for path in (args.qa, args.bench / "items.jsonl"):
+        if not path.is_file():
+            raise SystemExit(
+                f"{path}: no such file (--qa is a generate run's data.jsonl, --bench a built benchmark)"
+            )
     items = numeric_items(args.bench)
     if not items:
         raise SystemExit(f"{args.bench / 'items.jsonl'}: no multiple-choice item with numeric options")

@@ -44,3 +44,25 @@ def test_only_all_numeric_option_sets_are_scored(tmp_path):
         "object_depth": {"n": 2, "blind": 0.5, "chance": 0.375},  # (1/4 + 1/2) / 2
         "object_size": {"n": 1, "blind": 1.0, "chance": 0.25},
     }
+
+
+def test_missing_files_and_benchmarks_without_numeric_items_stop_with_the_path(tmp_path):
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(SCRIPT), *args, "--out", str(tmp_path / "out.json")]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    qa = tmp_path / "data.jsonl"
+    qa.write_text("")
+    missing = run("--qa", str(tmp_path / "nope.jsonl"), "--bench", str(tmp_path))
+    assert missing.returncode != 0 and "nope.jsonl: no such file" in missing.stderr
+    no_bench = run("--qa", str(qa), "--bench", str(tmp_path))
+    assert no_bench.returncode != 0 and "items.jsonl: no such file" in no_bench.stderr
+    (tmp_path / "items.jsonl").write_text(
+        json.dumps(_mcq("c1", "relative_size", ["the chair", "the bed"])) + "\n"
+    )
+    empty = run("--qa", str(qa), "--bench", str(tmp_path))
+    assert empty.returncode != 0 and "no multiple-choice item with numeric options" in empty.stderr
+    assert not (tmp_path / "out.json").exists()
