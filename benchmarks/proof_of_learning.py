@@ -225,7 +225,12 @@ def base_config(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
         "model": model,
         "data": {
             "sources": sources(work),
-            "mixture": {"spatial_general_ratio": [7, 1], "task_weights": task_weights, "exclude_levels": []},
+            "mixture": {
+                "spatial_general_ratio": [7, 1],
+                "task_weights": task_weights,
+                "exclude_levels": [],
+                "answer_balance": args.answer_balance,
+            },
             "blank_inputs": False,
             "num_workers": args.loader_workers,
         },
@@ -587,6 +592,13 @@ def main() -> None:
         default="none",
         choices=("none", "layernorm"),
         help="The point-map tower's output norm (model geometry.output_norm; none = HiSpatial's).",
+    )
+    parser.add_argument(
+        "--answer-balance",
+        type=float,
+        default=0.0,
+        help="Mixture answer_balance: categorical answer classes drawn with weight mass^(1 - b) per task and "
+        "format (0: as generated; 1: every class equally; docs/TRAINING.md).",
     )
     parser.add_argument(
         "--probe",

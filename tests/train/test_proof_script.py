@@ -79,6 +79,7 @@ def _arm_args(**changes: object):
         "loader_workers": 0,
         "vision_lr_scale": 1.0,
         "geometry_norm": "none",
+        "answer_balance": 0.0,
         "probe": 32,
         "log_records": 100,
         "vision_pretrain_steps": 0,
@@ -118,6 +119,15 @@ def test_geometry_norm_reaches_every_arm_with_a_point_map_tower(proof, tmp_path)
         assert geometry.kind == want_kind, arm
         if geometry.enabled:
             assert geometry.output_norm == "layernorm", arm
+
+
+def test_answer_balance_reaches_every_training_run_of_every_arm(proof, tmp_path):
+    from spatialforge.train.config import TrainConfig
+
+    for balance in (0.0, 1.0):
+        for arm in proof.ARMS:
+            for raw in proof.arm_configs(_arm_args(answer_balance=balance), tmp_path, arm):
+                assert TrainConfig.from_dict(raw).data.mixture.answer_balance == balance, (arm, raw["name"])
 
 
 def test_decoder_size_options_reach_every_arm_and_leave_the_tower_alone(proof, tmp_path):

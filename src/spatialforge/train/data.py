@@ -34,6 +34,7 @@ import io
 import json
 import math
 import os
+import sys
 import tarfile
 from array import array
 from collections import Counter, OrderedDict
@@ -51,6 +52,7 @@ from spatialforge.geometry.camera import PinholeCamera
 from spatialforge.jsonl import decode_line
 from spatialforge.models.pointmap import PointMap, point_map_for_view, point_map_from_depth
 from spatialforge.models.processing import Sample, blank_image
+from spatialforge.qa.answer_classes import answer_class
 from spatialforge.qa.draw_markers import MarkerDrawError, draw_markers, markers_rejection
 from spatialforge.qa.records import Marker, qa_from_dict
 from spatialforge.scene.codec import scene_from_dict
@@ -82,7 +84,9 @@ class ExampleInfo:
     task: the engine task name, or "general/<kind>" for general data; level: 0..3 for spatial tasks, None
     for general data; family: the task registry's HiSpatial family ("general" for general data, None for a
     task the registry does not know); kind: "spatial" | "general"; capture_id: None where the data lacks
-    it."""
+    it. answer_format and answer_class (qa/answer_classes.py; the mixture's `answer_balance` reads them): the
+    record's format ("free", "mcq", "tf", ...) and its answer class, None where the data does not carry the
+    structured answer (chat exports, general data)."""
 
     id: str
     task: str
@@ -90,6 +94,8 @@ class ExampleInfo:
     family: str | None
     kind: str
     capture_id: str | None
+    answer_format: str | None = None
+    answer_class: str | None = None
 
 
 @runtime_checkable
@@ -330,8 +336,26 @@ def general_info(example_id: str, task: str | None, capture_id: str | None) -> E
     )
 
 
-def spatial_info(example_id: str, task: str, level: int, capture_id: str | None) -> ExampleInfo:
-    return ExampleInfo(example_id, task, level, task_family(task), "spatial", capture_id)
+def spatial_info(
+    example_id: str, task: str, level: int, capture_id: str | None, answer: Mapping[str, Any] | None = None
+) -> ExampleInfo:
+    """The info of a spatial example; answer: the record's format, answer_value, choices and unit (qa record
+    fields) when the data carries them, for its answer class."""
+    fmt, cls = _answer_fields(answer)
+    return ExampleInfo(example_id, task, level, task_family(task), "spatial", capture_id, fmt, cls)
+
+
+def _answer_fields(answer: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """(format, answer class) of a record's answer fields; (None, None) when they are absent or malformed
+    (the example is then drawn as generated under answer balance, and the mixture report counts it)."""
+    if answer is None or not isinstance(answer.get("format"), str) or "answer_value" not in answer:
+        return None, None
+    try:
+        cls = answer_class(answer)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return sys.intern(answer["format"]), None
+    # Interned: a few hundred distinct strings shared by every example's info.
+    return sys.intern(answer["format"]), sys.intern(cls)
 
 
 def option(
@@ -516,10 +540,10 @@ class BaseDataset:
         self.skip_examples.setdefault(reason, detail)
 
     def _info_for(
-        self, example_id: str, task: Any, level: Any, capture_id: Any
+        self, example_id: str, task: Any, level: Any, capture_id: Any, answer: Mapping[str, Any] | None = None
     ) -> ExampleInfo | tuple[str, str]:
         """The ExampleInfo of a record of this source, or (skip reason, detail) for a spatial record
-        without a usable task or level."""
+        without a usable task or level. answer: the record's answer fields (spatial_info)."""
         capture = capture_id if isinstance(capture_id, str) else None
         if self.kind == "general":
             return general_info(example_id, task if isinstance(task, str) else None, capture)
@@ -527,7 +551,7 @@ class BaseDataset:
             return "missing_task", f"record {example_id}: no task name"
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 3:
             return "invalid_level", f"record {example_id}: level {level!r} is not 0..3"
-        return spatial_info(example_id, task, level, capture)
+        return spatial_info(example_id, task, level, capture, answer)
 
     def __len__(self) -> int:
         return len(self._infos)
@@ -618,7 +642,7 @@ class EngineDataset(BaseDataset):
             if problem is not None:
                 self._skip(problem[0], f"record {rec.id}: {problem[1]}")
                 continue
-            info = self._info_for(rec.id, rec.task, rec.level, rec.capture_id)
+            info = self._info_for(rec.id, rec.task, rec.level, rec.capture_id, data)
             if isinstance(info, tuple):
                 self._skip(*info)
                 continue
@@ -692,6 +716,20 @@ def _scenes_from_generate_config(run_dir: Path) -> Path | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return path if path.is_file() else None
+
+
+def _parquet_answer(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A Parquet row's answer fields as a QA record has them (answer_value is stored as JSON text)."""
+    try:
+        value = json.loads(row["answer_value_json"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {
+        "format": row.get("format"),
+        "answer_value": value,
+        "choices": row.get("choices"),
+        "unit": row.get("unit"),
+    }
 
 
 # ---------------------------------------------------------------- webdataset
@@ -773,7 +811,7 @@ class WebDatasetDataset(BaseDataset):
             rejection = markers_rejection(markers, int(width), int(height)) if markers else None
             if rejection is not None:
                 return rejection.reason, f"record {checked.id}: {rejection.detail}"
-        return self._info_for(checked.id, checked.task, checked.level, checked.capture_id)
+        return self._info_for(checked.id, checked.task, checked.level, checked.capture_id, rec)
 
     def _member(self, sample: _TarSample, field_name: str) -> bytes:
         offset, size = sample.members[field_name]
@@ -891,6 +929,8 @@ class ParquetDataset(BaseDataset):
     images are best read sequentially or through the WebDataset export."""
 
     COLUMNS = ("id", "scene_id", "capture_id", "task", "level", "images", "markers")
+    # Read for the answer class when the file has them (export/parquet.py writes them all).
+    ANSWER_COLUMNS = ("format", "answer_value_json", "choices", "unit")
     READ_COLUMNS = ("id", "scene_id", "question", "answer", "images", "markers")
 
     def __init__(
@@ -928,8 +968,9 @@ class ParquetDataset(BaseDataset):
             if missing:
                 raise RecordError("missing_field", f"Parquet file lacks columns {missing}", file=str(file))
             self._has_images.append(self.embedded and IMAGE_COLUMN in names)
+            answer_columns = [c for c in self.ANSWER_COLUMNS if c in names]
             for g in range(parquet.num_row_groups):
-                table = parquet.read_row_group(g, columns=list(self.COLUMNS))
+                table = parquet.read_row_group(g, columns=[*self.COLUMNS, *answer_columns])
                 for r, row in enumerate(table.to_pylist()):
                     problem = self._check_row(row, self._has_images[f], file)
                     if isinstance(problem, tuple):
@@ -951,7 +992,9 @@ class ParquetDataset(BaseDataset):
                     return err.reason, f"{file} row {rid}: {err.detail}"
                 if not path.is_file():
                     return "image_missing", f"{file} row {rid}: no file {path}"
-        return self._info_for(str(rid), row.get("task"), row.get("level"), row.get("capture_id"))
+        return self._info_for(
+            str(rid), row.get("task"), row.get("level"), row.get("capture_id"), _parquet_answer(row)
+        )
 
     def _resolve(self, ref: Any, file: Path) -> Path:
         if not isinstance(ref, str) or not ref:

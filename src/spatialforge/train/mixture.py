@@ -17,6 +17,20 @@ How the probability of an example is made (SPEC section 6, HiSpatial Table 7 and
    general examples likewise (a general example's probability is proportional to its source's weight).
 4. `exclude_levels`: spatial examples of those levels are never drawn and their draws become general draws,
    so every other task keeps exactly the absolute rate it has without the exclusion (HiSpatial appendix 6.3).
+5. `answer_balance` b in [0, 1] (default 0: as generated): within each spatial task and answer format, the
+   categorical answer classes (qa/answer_classes.py: the correct option's text, yes / no, a free-form value
+   such as "behind"; the benchmark builder balances its items over the same classes) are drawn with weight
+   mass^(1 - b) instead of mass (a class's mass: its examples times their datasets' weights). b = 1 draws
+   every class of a format equally often; 0.5 is halfway in log terms. A task's rate, each format's share of
+   it, and the share of its numeric answers (magnitudes, counts, angles, positions, numeric options) stay as
+   generated: those follow the world's metric prior, and balancing their bins would repeat rare magnitudes
+   many times over (on 400 synthetic rooms at b = 1: one position class 96 times, counts 48 times). So do
+   examples whose data has no answer class (chat exports). Why: generated categorical answers follow the
+   world (objects in rooms face inwards more often than not, most things "would fit"), a model learns those
+   priors from the question text, and a benchmark that balances its answers scores such a prior at or below
+   chance. describe() reports, per task, the largest class's share as generated and as drawn, and the largest
+   factor by which a class is drawn more often than generated (a rare class drawn many times more often
+   repeats its few examples, which a model can memorise: the reason b can stay below 1).
 
 A dict of task_weights names tasks or families. A bare name that is both a task and a family of several
 tasks (relative_direction, perspective_taking, problem_solving) must be written "task:NAME" or
@@ -72,8 +86,13 @@ class MixtureConfig:
     spatial_general_ratio: list[float] | None = None
     task_weights: str | dict[str, float] | None = None
     exclude_levels: list[int] = field(default_factory=list)
+    answer_balance: float = 0.0
 
     def __post_init__(self) -> None:
+        balance = self.answer_balance
+        if isinstance(balance, bool) or not isinstance(balance, int | float) or not 0.0 <= balance <= 1.0:
+            raise _config_error("answer_balance", f"must be a number in [0, 1], got {balance!r}")
+        object.__setattr__(self, "answer_balance", float(balance))
         ratio = self.spatial_general_ratio
         if ratio is not None:
             if isinstance(ratio, str | bytes) or not isinstance(ratio, Sequence) or len(ratio) != 2:
@@ -116,12 +135,15 @@ class MixtureConfig:
             return cls()
         if not isinstance(data, Mapping):
             raise RecordError("wrong_type", "the mixture config must be an object", file=source)
-        refuse_unknown_keys(data, {"spatial_general_ratio", "task_weights", "exclude_levels"}, file=source)
+        refuse_unknown_keys(
+            data, {"spatial_general_ratio", "task_weights", "exclude_levels", "answer_balance"}, file=source
+        )
         try:
             return cls(
                 spatial_general_ratio=data.get("spatial_general_ratio"),
                 task_weights=data.get("task_weights"),
                 exclude_levels=data.get("exclude_levels") or [],
+                answer_balance=data.get("answer_balance", 0.0),
             )
         except RecordError as error:
             raise RecordError(error.reason, error.detail, file=source, field=error.field) from None
@@ -134,6 +156,7 @@ class MixtureConfig:
             ),
             "task_weights": dict(weights) if isinstance(weights, Mapping) else weights,
             "exclude_levels": list(self.exclude_levels),
+            "answer_balance": self.answer_balance,
         }
 
 
@@ -173,7 +196,8 @@ def counter_uniforms(seed: int, counters: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Group:
-    """Equally likely examples: one dataset, task, level and kind."""
+    """Equally likely examples: one dataset, task, level and kind (and, under answer balance, one answer
+    format and class)."""
 
     dataset: int
     task: str
@@ -182,6 +206,8 @@ class _Group:
     family: str | None
     members: np.ndarray  # int64 example indices into the dataset
     probability: float = 0.0
+    answer_format: str | None = None
+    answer_class: str | None = None  # after the object rule (qa/answer_classes.py group_answer_classes)
 
 
 class MixtureSampler:
@@ -212,7 +238,7 @@ class MixtureSampler:
         for name, size in zip(self.names, self.sizes, strict=True):
             if size == 0:
                 raise ValueError(f"dataset {name!r} is empty: nothing to draw from it")
-        self._groups = _build_groups(datasets, self.names)
+        self._groups = _build_groups(datasets, self.names, by_answer=config.answer_balance > 0)
         self._notes: dict[str, Any] = {}
         self._assign_probabilities()
         self._build_table()
@@ -248,9 +274,10 @@ class MixtureSampler:
 
         excluded = set(config.exclude_levels)
         backfill = 0.0
+        shares = _within_task_shares(spatial, mass, config.answer_balance)
         for group in spatial:
             p_task = task_p.get(group.task, 0.0)
-            share = mass[id(group)] / available[group.task] if p_task > 0 else 0.0
+            share = shares[id(group)] if p_task > 0 else 0.0
             p = spatial_share * p_task * share
             if group.level in excluded:
                 backfill += p  # HiSpatial 6.3: the draw goes to general data instead
@@ -278,6 +305,8 @@ class MixtureSampler:
             backfilled_general=backfill,
             general_unused=bool(general) and general_total == 0,
         )
+        if config.answer_balance > 0:
+            self._notes["answer_balance_by_task"] = _balance_report(spatial, mass, shares)
 
     def _task_probabilities(
         self, available: Mapping[str, float], families: Mapping[str, str | None]
@@ -495,12 +524,90 @@ def _dataset_weight(value: Any, name: str) -> float:
     return float(value)
 
 
-def _build_groups(datasets: Sequence[TrainDataset], names: Sequence[str]) -> list[_Group]:
-    """Read every example's metadata once and group equal (task, level, kind) examples per dataset."""
+def _within_task_shares(
+    groups: Sequence[_Group], mass: Mapping[int, float], balance: float
+) -> dict[int, float]:
+    """Each spatial group's share of its task's draws (summing to 1 over a task's groups of positive mass):
+    its mass over the task's, or under answer balance (module docstring, 5) the format's share as generated,
+    times the class's tempered weight within the format, times the group's part of the class."""
+    task_mass: dict[str, float] = {}
+    format_mass: dict[tuple[str, str | None], float] = {}
+    class_mass: dict[tuple[str, str | None, str], float] = {}
+    for g in groups:
+        m = mass[id(g)]
+        task_mass[g.task] = task_mass.get(g.task, 0.0) + m
+        format_mass[(g.task, g.answer_format)] = format_mass.get((g.task, g.answer_format), 0.0) + m
+        if g.answer_class is not None:
+            key = (g.task, g.answer_format, g.answer_class)
+            class_mass[key] = class_mass.get(key, 0.0) + m
+    classed: dict[tuple[str, str | None], float] = {}
+    tempered: dict[tuple[str, str | None], float] = {}
+    for (task, fmt, _), m in class_mass.items():
+        if m > 0:  # a class of weight-0 sources only is not drawn at all (0 ** 0 would be 1)
+            classed[(task, fmt)] = classed.get((task, fmt), 0.0) + m
+            tempered[(task, fmt)] = tempered.get((task, fmt), 0.0) + m ** (1.0 - balance)
+    shares: dict[int, float] = {}
+    for g in groups:
+        m, total = mass[id(g)], task_mass[g.task]
+        if total <= 0 or m <= 0:
+            shares[id(g)] = 0.0
+        elif g.answer_class is None:
+            shares[id(g)] = m / total
+        else:
+            fmt = (g.task, g.answer_format)
+            cm = class_mass[(g.task, g.answer_format, g.answer_class)]
+            shares[id(g)] = (classed[fmt] / total) * (cm ** (1.0 - balance) / tempered[fmt]) * (m / cm)
+    return shares
+
+
+def _balance_report(
+    groups: Sequence[_Group], mass: Mapping[int, float], shares: Mapping[int, float]
+) -> dict[str, dict[str, Any]]:
+    """Per task: categorical answer classes, the largest class's share of the task as generated and as drawn,
+    the largest ratio drawn / as generated of a class, and the examples drawn as generated (numeric answers,
+    data without answer fields)."""
+    per_task: dict[str, dict[tuple[str | None, str], list[float]]] = {}
+    as_generated: dict[str, int] = {}
+    task_mass: dict[str, float] = {}
+    for g in groups:
+        task_mass[g.task] = task_mass.get(g.task, 0.0) + mass[id(g)]
+    for g in groups:
+        if g.answer_class is None:
+            as_generated[g.task] = as_generated.get(g.task, 0) + len(g.members)
+            continue
+        total = task_mass[g.task]
+        entry = per_task.setdefault(g.task, {}).setdefault((g.answer_format, g.answer_class), [0.0, 0.0])
+        entry[0] += mass[id(g)] / total if total > 0 else 0.0
+        entry[1] += shares[id(g)]
+    report: dict[str, dict[str, Any]] = {}
+    for task in sorted(set(per_task) | set(as_generated)):
+        classes = per_task.get(task, {})
+        live = [(before, after) for before, after in classes.values() if before > 0]
+        report[task] = {
+            "classes": len(live),
+            "largest_class_share_generated": max((b for b, _ in live), default=0.0),
+            "largest_class_share_drawn": max((a for _, a in live), default=0.0),
+            "max_oversampling": max((a / b for b, a in live), default=1.0),
+            "examples_as_generated": as_generated.get(task, 0),
+        }
+    return report
+
+
+GroupKey = tuple[str, int | None, str, str | None, str | None]  # task, level, kind, answer format, class
+
+
+def _build_groups(
+    datasets: Sequence[TrainDataset], names: Sequence[str], *, by_answer: bool = False
+) -> list[_Group]:
+    """Read every example's metadata once and group equal (task, level, kind) examples per dataset; by_answer:
+    spatial examples also by answer format and class, the object rule applied per task and format over all
+    datasets (qa/answer_classes.py)."""
+    from spatialforge.qa.answer_classes import is_categorical
+
     groups: list[_Group] = []
     for d, dataset in enumerate(datasets):
-        keys: dict[tuple[str, int | None, str], int] = {}
-        key_list: list[tuple[str, int | None, str]] = []
+        keys: dict[GroupKey, int] = {}
+        key_list: list[GroupKey] = []
         family_of: dict[str, str | None] = {}
         codes = np.empty(len(dataset), dtype=np.int64)
         for i in range(len(dataset)):
@@ -513,7 +620,13 @@ def _build_groups(datasets: Sequence[TrainDataset], names: Sequence[str]) -> lis
                     record=str(info.id),
                     field="kind",
                 )
-            key = (info.task, info.level, info.kind)
+            key: GroupKey = (info.task, info.level, info.kind, None, None)
+            if by_answer and info.kind == SPATIAL:
+                # getattr: a dataset of another make may give infos without answer fields.
+                fmt, cls = getattr(info, "answer_format", None), getattr(info, "answer_class", None)
+                if cls is not None and not is_categorical(cls):
+                    cls = None  # numeric answers are drawn as generated (module docstring, 5)
+                key = (info.task, info.level, info.kind, fmt, cls)
             code = keys.get(key)
             if code is None:
                 code = keys[key] = len(key_list)
@@ -522,10 +635,29 @@ def _build_groups(datasets: Sequence[TrainDataset], names: Sequence[str]) -> lis
             codes[i] = code
         order = np.argsort(codes, kind="stable")  # members of each group in example order
         bounds = np.searchsorted(codes[order], np.arange(len(key_list) + 1))
-        for code, (task, level, kind) in enumerate(key_list):
+        for code, (task, level, kind, fmt, cls) in enumerate(key_list):
             members = order[bounds[code] : bounds[code + 1]].astype(np.int64)
-            groups.append(_Group(d, task, level, kind, family_of[task], members))
+            groups.append(_Group(d, task, level, kind, family_of[task], members, 0.0, fmt, cls))
+    if by_answer:
+        _apply_object_rule(groups)
     return groups
+
+
+def _apply_object_rule(groups: Sequence[_Group]) -> None:
+    """Relabel the classes of each (task, format) whose option texts or free values name objects."""
+    from spatialforge.qa.answer_classes import group_answer_classes
+
+    classes: dict[tuple[str, str | None], set[str]] = {}
+    for g in groups:
+        if g.answer_class is not None:
+            classes.setdefault((g.task, g.answer_format), set()).add(g.answer_class)
+    relabel: dict[tuple[str, str | None], dict[str, str]] = {}
+    for key, names in classes.items():
+        ordered = sorted(names)
+        relabel[key] = dict(zip(ordered, group_answer_classes(ordered), strict=True))
+    for g in groups:
+        if g.answer_class is not None:
+            g.answer_class = relabel[(g.task, g.answer_format)][g.answer_class]
 
 
 def _family(task: str) -> str | None:

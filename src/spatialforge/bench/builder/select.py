@@ -12,10 +12,11 @@ reason. In order:
    images with two different answers (`conflicting_answers`, both dropped).
 3. Dedup: one item per question text and images (`duplicate_question`) and one per fact - the same task about
    the same objects in the same views, whatever the format or polarity (`duplicate_fact`).
-4. Balance and quotas, per preset task: candidates are grouped by answer class (the correct letter or option
-   text, yes / no, a quarter-decade magnitude bin, a direction's dominant axis, a 45-degree angle sector) and
-   taken round robin across classes - and within a class round robin across captures - in a seeded order,
-   until the task's quota is met. The classes reached and any shortfall are reported.
+4. Balance and quotas, per preset task: candidates are grouped by answer class (qa/answer_classes.py: the
+   correct letter or option text, yes / no, a quarter-decade magnitude bin, a direction's dominant axis, a
+   45-degree angle sector) and taken round robin across classes - and within a class round robin across
+   captures - in a seeded order, until the task's quota is met. The classes reached and any shortfall are
+   reported.
 """
 
 from __future__ import annotations
@@ -31,17 +32,13 @@ from typing import Any
 
 from spatialforge.bench.builder.presets import Preset, PresetTask
 from spatialforge.bench.rules import ScoringRule
-from spatialforge.engine.generate import magnitude_bin
+from spatialforge.qa.answer_classes import task_answer_classes
 from spatialforge.tasks.banks import DERIVED_FORMATS, bank_of
 from spatialforge.tasks.registry import get_task
 
 # Length units a question may ask its answer in, as metres -> that unit (the renderer's human units).
 DISPLAY_LENGTH_UNITS = {"m": 1.0, "cm": 100.0, "mm": 1000.0, "ft": 1 / 0.3048, "in": 1 / 0.0254}
 _FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-# Distinct correct-option texts above which a task's options are objects, not values ("the red chair"):
-# balance then goes by the correct letter.
-MAX_VALUE_CLASSES = 12
-
 # Smallest numeric answers a relative metric can judge, per unit (see the module docstring).
 ANSWER_FLOORS = {"m": 0.1, "m^3": 0.001}
 
@@ -163,26 +160,6 @@ def fact_key(record: dict[str, Any]) -> tuple[Any, ...]:
     return (record["task"], record["scene_id"], views, objects, record.get("frame"))
 
 
-def answer_class(record: dict[str, Any]) -> str:
-    """The class answer balance is kept over (see the module docstring)."""
-    value = record["answer_value"]
-    if record["format"] == "mcq":
-        text = next((c["text"] for c in record["choices"] if c["label"] == value), "")
-        return f"option:{text.strip().lower()}" if not any(ch.isdigit() for ch in text) else f"letter:{value}"
-    if isinstance(value, bool):
-        return f"bool:{value}"
-    if isinstance(value, list) and len(value) == 3:
-        axis = max(range(3), key=lambda i: abs(value[i]))
-        return f"axis:{'+' if value[axis] >= 0 else '-'}{'xyz'[axis]}"
-    if isinstance(value, (int, float)) and record.get("unit") == "rad":
-        return f"sector:{int(math.floor(math.degrees(value) / 45.0))}"
-    if isinstance(value, (int, float)) and record.get("unit") is None:
-        return f"count:{value}"
-    if isinstance(value, (int, float)):
-        return f"bin:{magnitude_bin(float(value))}"
-    return f"value:{value}"
-
-
 @dataclass
 class Selection:
     """The chosen records per preset task, and why every other record was left out."""
@@ -218,19 +195,6 @@ def _interleave(groups: dict[str, list[dict[str, Any]]], rng: random.Random) -> 
         rng.shuffle(members)
         queues.append(members)
     return _round_robin(queues)
-
-
-def task_answer_classes(records: Sequence[dict[str, Any]]) -> list[str]:
-    """answer_class of each record; multiple-choice records whose correct texts are objects, not values
-    (more than MAX_VALUE_CLASSES distinct texts in the task), are classed by their correct letter."""
-    classes = [answer_class(r) for r in records]
-    option_texts = {c for c in classes if c.startswith("option:")}
-    if len(option_texts) > MAX_VALUE_CLASSES:
-        classes = [
-            f"letter:{r['answer_value']}" if c.startswith("option:") else c
-            for c, r in zip(classes, records, strict=True)
-        ]
-    return classes
 
 
 def _balanced(
