@@ -54,6 +54,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -340,6 +341,26 @@ def arm_training(args: argparse.Namespace, work: Path, arm: str) -> dict[str, An
     return {"runs": summaries, "model": str(runs_root(args, work) / arm / "final")}
 
 
+# What pack_evals keeps of an evaluation folder: the model's replies, every item's score and the tables.
+PACKED_EVAL_FILES = ("eval.json", "tables.json", "predictions.jsonl", "score/items.jsonl")
+
+
+def pack_evals(evals: Path, names: list[str], archive: Path) -> list[str]:
+    """One gzipped tar of the named evaluations' PACKED_EVAL_FILES (paths <name>/<file>), for a machine that
+    hands back few files: per-item scores and replies, for paired and per-reply analysis elsewhere. Returns
+    the members written."""
+    members = []
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in names:
+            for relative in PACKED_EVAL_FILES:
+                path = evals / name / relative
+                if path.is_file():
+                    tar.add(path, arcname=f"{name}/{relative}")
+                    members.append(f"{name}/{relative}")
+    return members
+
+
 def sibling_arms(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[str]:
     """Add to `results` the arms that other invocations finished in this work folder (trained and
     evaluated) and this one did not run; their names. Arms are run side by side as separate invocations, so
@@ -449,9 +470,10 @@ def compare(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
 
 
 def compare_tasks(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
-    """Per task: a's and b's scores with CIs, whether a's CI lies above b's, and the best reference row
-    (chance or the blind text prior) - an arm ahead of b but not of that row has no skill on the task yet,
-    only b's deficit (a balanced benchmark can put a text-trained blank arm below chance)."""
+    """Per task: a's and b's scores with CIs, whether a's CI lies above b's, the best reference row (chance
+    or the blind text prior) - an arm ahead of b but not of that row has no skill on the task yet, only b's
+    deficit - and each arm's replies the parser could not read as one answer (`unread`: ambiguous, such as a
+    letter with another option's text, no answer, refusals), which score 0 and can put an arm below chance."""
     if a not in results or b not in results:
         return {}
 
@@ -474,8 +496,15 @@ def compare_tasks(results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
             "non_overlapping_above": bool(ra["ci"][0] > rb["ci"][1]),
             "best_reference": best,
             "best_reference_score": shown[best] if best else None,
+            f"{a}_unread": unread(ra),
+            f"{b}_unread": unread(rb),
         }
     return out
+
+
+def unread(row: dict[str, Any]) -> int:
+    """Replies of a task row whose parse status is not "ok" (the harness's parse_status counts)."""
+    return sum(n for status, n in (row.get("parse_status") or {}).items() if status != "ok")
 
 
 def paired_levels(evals: Path, results: dict[str, Any], a: str, b: str) -> dict[str, Any]:
@@ -503,8 +532,10 @@ def paired_levels(evals: Path, results: dict[str, Any], a: str, b: str) -> dict[
 
 def child_argv(argv: list[str], arm: str, out: Path) -> list[str]:
     """This invocation's arguments for one arm of --side-by-side: --arms ARM --out OUT, without
-    --side-by-side (both "--name value" and "--name=value" forms are replaced)."""
+    --side-by-side and without --pack-evals (the parent packs once all arms are done; both "--name value" and
+    "--name=value" forms are handled)."""
     replaced = {"--arms": arm, "--out": str(out)}
+    dropped_with_value = {"--pack-evals"}
     kept: list[str] = []
     skip_value = False
     for token in argv:
@@ -514,7 +545,7 @@ def child_argv(argv: list[str], arm: str, out: Path) -> list[str]:
         name = token.split("=", 1)[0]
         if name == "--side-by-side":
             continue
-        if name in replaced:
+        if name in replaced or name in dropped_with_value:
             skip_value = "=" not in token
             continue
         kept.append(token)
@@ -632,6 +663,13 @@ def main() -> None:
     parser.add_argument("--arms", default="metric,blank", help=f"Comma list of {', '.join(ARMS)}.")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
+        "--pack-evals",
+        type=Path,
+        default=None,
+        help="At the end, write every evaluation's replies, item scores and tables to this .tar.gz "
+        "(one file to bring back from a remote machine).",
+    )
+    parser.add_argument(
         "--side-by-side",
         action="store_true",
         help="After the shared steps, run the arms at once, one process each (one GPU shared; set "
@@ -698,6 +736,9 @@ def main() -> None:
         save()
     if sibling_arms(args, work, results):
         save()
+    if args.pack_evals is not None:
+        packed = pack_evals(evals_root(args, work), sorted(results), args.pack_evals)
+        print(f"packed {len(packed)} files of {len(results)} evaluations into {args.pack_evals}")
     for name, result in results.items():
         levels = level_rows(result["tables"])
         cells = "  ".join(
@@ -709,7 +750,8 @@ def main() -> None:
         scores = f"metric {row['metric'] * 100:5.1f}  blank {row['blank'] * 100:5.1f}"
         best = row["best_reference"]
         reference = f"  {best} {row['best_reference_score'] * 100:5.1f}" if best else ""
-        print(f"L{row['level']} {task:28s} {scores}{reference}")
+        unread_counts = f"  unread {row['metric_unread']} / {row['blank_unread']}"
+        print(f"L{row['level']} {task:28s} {scores}{reference}{unread_counts}")
     print(json.dumps(record["metric_vs_blank"], indent=1))
 
 

@@ -298,6 +298,9 @@ def test_compare_tasks_flags_separation_and_names_the_best_reference(proof):
     assert out["above"]["non_overlapping_above"] is False
     assert (out["above"]["best_reference"], out["above"]["best_reference_score"]) == ("chance", 0.55)
     assert out["above"]["metric_ci"] == [0.44, 0.56] and out["above"]["blank"] == 0.4
+    assert (out["near"]["metric_unread"], out["near"]["blank_unread"]) == (0, 0)  # no parse_status: none
+    results["blank"]["tables"]["tasks"][1]["parse_status"] = {"ok": 233, "ambiguous": 61, "no_answer": 6}
+    assert proof.compare_tasks(results, "metric", "blank")["above"]["blank_unread"] == 67
     del results["chance"], results["blind"]
     assert proof.compare_tasks(results, "metric", "blank")["near"]["best_reference"] is None
     assert proof.compare_tasks(results, "metric", "rgb") == {}
@@ -308,11 +311,45 @@ def test_compare_tasks_flags_separation_and_names_the_best_reference(proof):
     [
         ["--work", "w", "--arms", "metric,blank", "--side-by-side", "--out", "all.json", "--steps", "8"],
         ["--work", "w", "--arms=metric,blank", "--out=all.json", "--side-by-side", "--steps", "8"],
+        [
+            "--work",
+            "w",
+            "--pack-evals",
+            "e.tar.gz",
+            "--arms",
+            "metric,blank",
+            "--out",
+            "all.json",
+            "--steps",
+            "8",
+        ],
+        ["--work", "w", "--arms=metric,blank", "--pack-evals=e.tar.gz", "--out=all.json", "--steps", "8"],
     ],
 )
 def test_child_argv_names_one_arm_and_its_own_record(proof, argv):
     child = proof.child_argv(argv, "blank", Path("all.blank.json"))
     assert child == ["--work", "w", "--steps", "8", "--arms", "blank", "--out", "all.blank.json"]
+
+
+def test_pack_evals_keeps_replies_scores_and_tables_of_each_evaluation(proof, tmp_path):
+    import tarfile
+
+    evals = tmp_path / "evals"
+    for name in ("metric", "blank"):
+        (evals / name / "score").mkdir(parents=True)
+        for relative in (*proof.PACKED_EVAL_FILES, "score_input.jsonl", "failures.jsonl"):
+            (evals / name / relative).write_text(f"{name} {relative}\n")
+    archive = tmp_path / "out" / "evals.tar.gz"
+    members = proof.pack_evals(evals, ["blank", "metric", "never_evaluated"], archive)
+    with tarfile.open(archive) as tar:
+        names = sorted(tar.getnames())
+        replies = tar.extractfile("metric/predictions.jsonl").read().decode()
+    assert (
+        names
+        == sorted(members)
+        == sorted(f"{n}/{r}" for n in ("metric", "blank") for r in proof.PACKED_EVAL_FILES)
+    )
+    assert replies == "metric predictions.jsonl\n"
 
 
 class _FakeProcess:
