@@ -6,28 +6,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from spatialforge.errors import RecordError
 from spatialforge.tasks.registry import TASKS
+from spatialforge.train.data import ExampleInfo
 from spatialforge.train.mixture import MixtureConfig, MixtureSampler
-
-
-@dataclass(frozen=True)
-class Info:
-    """ExampleInfo's fields, answer format and class included."""
-
-    id: str
-    task: str
-    level: int | None
-    family: str | None
-    kind: str
-    capture_id: str | None = None
-    answer_format: str | None = None
-    answer_class: str | None = None
 
 
 class AnswerDataset:
@@ -38,12 +24,12 @@ class AnswerDataset:
     ) -> None:
         self.name = name
         self.weight = weight
-        self.infos: list[Info] = []
+        self.infos: list[ExampleInfo] = []
         for task, fmt, cls, n in rows:
             spec = TASKS[task]
             for i in range(n):
                 self.infos.append(
-                    Info(
+                    ExampleInfo(
                         f"{name}-{task}-{fmt}-{cls}-{i}",
                         task,
                         spec.level,
@@ -59,7 +45,7 @@ class AnswerDataset:
     def __len__(self) -> int:
         return len(self.infos)
 
-    def info(self, index: int) -> Info:
+    def info(self, index: int) -> ExampleInfo:
         return self.infos[index]
 
 

@@ -531,12 +531,10 @@ def _within_task_shares(
     its mass over the task's, or under answer balance (module docstring, 5) the format's share as generated,
     times the class's tempered weight within the format, times the group's part of the class."""
     task_mass: dict[str, float] = {}
-    format_mass: dict[tuple[str, str | None], float] = {}
     class_mass: dict[tuple[str, str | None, str], float] = {}
     for g in groups:
         m = mass[id(g)]
         task_mass[g.task] = task_mass.get(g.task, 0.0) + m
-        format_mass[(g.task, g.answer_format)] = format_mass.get((g.task, g.answer_format), 0.0) + m
         if g.answer_class is not None:
             key = (g.task, g.answer_format, g.answer_class)
             class_mass[key] = class_mass.get(key, 0.0) + m
