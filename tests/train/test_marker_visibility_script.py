@@ -1,0 +1,46 @@
+"""benchmarks/marker_visibility.py: a drawn marker changes the features of the patch under it most."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "marker_visibility.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("marker_visibility", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_point_marker_shows_at_its_own_patch(tmp_path):
+    from safetensors.torch import save_file
+
+    from spatialforge.train.vision_pretrain import vision_tower
+
+    script = _script()
+    torch.manual_seed(0)
+    save_file(vision_tower("small", {}).state_dict(), str(tmp_path / "vision.safetensors"))
+    rng = np.random.default_rng(0)
+    views = []
+    for k in range(3):  # smooth images: a marker is the only sharp detail
+        ramp = np.linspace(60, 180, 160, dtype=np.float32)[None, :, None] + rng.uniform(0, 20, (1, 1, 3))
+        Image.fromarray(np.broadcast_to(ramp, (120, 160, 3)).astype(np.uint8)).save(tmp_path / f"v{k}.png")
+        views.append({"image_path": f"v{k}.png"})
+    (tmp_path / "scenes.jsonl").write_text(json.dumps({"views": views}) + "\n")
+    images = script.view_images(tmp_path / "scenes.jsonl", 3)
+    assert [p.name for p in images] == ["v0.png", "v1.png", "v2.png"]
+    result = script.measure(script.load_tower(tmp_path, "small"), images, seed=0)
+    point = result["point"]
+    assert point["views"] == 3
+    assert point["marked_patch_p10"] > 3 * point["other_patches_median"]
+    assert set(result) == {"point", "box"}
