@@ -385,3 +385,27 @@ def test_chat_relative_paths_need_a_root_and_stay_inside(tmp_path: Path, data: S
         SourceConfig(path=str(file), format="chat", kind="general", options={"image_root": str(root)})
     )
     assert general.info(0) == ExampleInfo("a.png", "general/object_depth", None, "general", "general", None)
+
+
+def test_spatial_info_classes_an_answer_and_tolerates_missing_or_malformed_fields() -> None:
+    from spatialforge.train.data import spatial_info
+
+    mcq = {
+        "format": "mcq",
+        "answer_value": "B",
+        "choices": [{"label": "A", "text": "left"}, {"label": "B", "text": "right"}],
+    }
+    info = spatial_info("r1", "relative_direction", 2, "c1", mcq)
+    assert (info.answer_format, info.answer_class) == ("mcq", "option:right")
+    plain = spatial_info("r2", "relative_direction", 2, None)
+    assert (plain.answer_format, plain.answer_class) == (None, None)
+    no_value = spatial_info("r3", "relative_direction", 2, None, {"format": "tf"})
+    assert (no_value.answer_format, no_value.answer_class) == (None, None)
+    broken = spatial_info(
+        "r4",
+        "relative_direction",
+        2,
+        None,
+        {"format": "mcq", "answer_value": "A", "choices": [{"text": "x"}]},
+    )
+    assert (broken.answer_format, broken.answer_class) == ("mcq", None)  # a choice without a label

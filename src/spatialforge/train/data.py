@@ -354,7 +354,7 @@ def _answer_fields(answer: Mapping[str, Any] | None) -> tuple[str | None, str | 
         cls = answer_class(answer)
     except (KeyError, TypeError, ValueError, AttributeError):
         return sys.intern(answer["format"]), None
-    # Interned: a few hundred distinct strings shared by every example's info.
+    # Interned: formats and most classes repeat across examples (a free-form value naming a point may not).
     return sys.intern(answer["format"]), sys.intern(cls)
 
 
