@@ -234,22 +234,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _torchrun(output: Path, strategy: str, steps: int, micro: int, global_batch: int) -> None:
+# Two processes started by torchrun, or by `accelerate launch --multi_gpu`, which starts them through
+# torch.distributed.run with the same environment (on a machine without GPUs the ranks run on the CPU over
+# gloo; accelerate's `--cpu` would start one process only, its multi-CPU mode needing MPI).
+LAUNCHERS = {
+    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port"],
+    "accelerate": [
+        "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+    ],
+}  # fmt: skip
+
+
+def _torchrun(
+    output: Path, strategy: str, steps: int, micro: int, global_batch: int, launcher: str = "torchrun"
+) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(WORKER.parents[2]), env.get("PYTHONPATH", "")])
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-        str(_free_port()), str(WORKER), str(output), strategy, str(steps), str(micro), str(global_batch),
+        sys.executable, *LAUNCHERS[launcher], str(_free_port()),
+        str(WORKER), str(output), strategy, str(steps), str(micro), str(global_batch),
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
-def test_two_processes_match_one(tmp_path: Path, strategy: str) -> None:
+@pytest.mark.parametrize(
+    ("strategy", "launcher"), [("ddp", "torchrun"), ("fsdp", "torchrun"), ("ddp", "accelerate")]
+)
+def test_two_processes_match_one(tmp_path: Path, strategy: str, launcher: str) -> None:
     single, _ = run(tmp_path, "single", train={"steps": 2, "micro_batch": 4}, log={"probe": PROBE_EXAMPLES})
     output = tmp_path / strategy
-    _torchrun(output, strategy, steps=2, micro=1, global_batch=4)  # 2 ranks x 2 micro-batches of 1
+    _torchrun(output, strategy, steps=2, micro=1, global_batch=4, launcher=launcher)  # 2 ranks x 2 of 1
+    state = json.loads((checkpoint_dirs(output)[-1] / "trainer_state.json").read_text())
+    assert state["world_size"] == 2
     assert logged(output, "loss") == pytest.approx(logged(single, "loss"), rel=1e-5)
     # the probe ran on both ranks
     for one, two in zip(logged(single, "probe"), logged(output, "probe"), strict=True):
