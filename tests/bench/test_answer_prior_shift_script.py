@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "answer_prior_shift.py"
+from tests.benchmark_scripts import load_script, script_path
+
+SCRIPT = script_path("answer_prior_shift")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("answer_prior_shift", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("answer_prior_shift")
 
 
 def _fit(n: int, correct: str, other: str, *, category: str = "chair", k: int = 0) -> dict:

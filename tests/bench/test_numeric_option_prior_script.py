@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "numeric_option_prior.py"
+from tests.benchmark_scripts import load_script, script_path
+
+SCRIPT = script_path("numeric_option_prior")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("numeric_option_prior", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("numeric_option_prior")
 
 
 def _mcq(item_id: str, task: str, texts: list[str]) -> dict:

@@ -3,25 +3,23 @@ arm trains and is scored end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.benchmark_scripts import load_script, script_path
+
 pytest.importorskip("torch")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "hierarchy_toy.py"
+
+SCRIPT = script_path("hierarchy_toy")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("hierarchy_toy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("hierarchy_toy")
 
 
 def _cell(script, marker) -> int:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-torch = pytest.importorskip("torch")
+from tests.benchmark_scripts import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "marker_visibility.py"
+torch = pytest.importorskip("torch")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("marker_visibility", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("marker_visibility")
 
 
 def test_a_point_marker_shows_at_its_own_patch(tmp_path):

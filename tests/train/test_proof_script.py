@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from spatialforge.evaluate.report.compare import compare_runs
+from tests.benchmark_scripts import load_script
 from tests.evaluate.report_fixtures import DEFAULT_REPLIES, all_right_replies, make_eval_dir
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "proof_of_learning.py"
 
 
 @pytest.fixture(scope="module")
 def proof():
-    spec = importlib.util.spec_from_file_location("proof_of_learning", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("proof_of_learning")
 
 
 def _tables(levels: dict[int, tuple[float, list[float]]]) -> dict:
