@@ -274,7 +274,7 @@ class MixtureSampler:
 
         excluded = set(config.exclude_levels)
         backfill = 0.0
-        shares = _within_task_shares(spatial, mass, config.answer_balance)
+        shares = _within_task_shares(spatial, mass, task_mass, config.answer_balance)
         for group in spatial:
             p_task = task_p.get(group.task, 0.0)
             share = shares[id(group)] if p_task > 0 else 0.0
@@ -306,7 +306,7 @@ class MixtureSampler:
             general_unused=bool(general) and general_total == 0,
         )
         if config.answer_balance > 0:
-            self._notes["answer_balance_by_task"] = _balance_report(spatial, mass, shares)
+            self._notes["answer_balance_by_task"] = _balance_report(spatial, mass, task_mass, shares)
 
     def _task_probabilities(
         self, available: Mapping[str, float], families: Mapping[str, str | None]
@@ -525,19 +525,17 @@ def _dataset_weight(value: Any, name: str) -> float:
 
 
 def _within_task_shares(
-    groups: Sequence[_Group], mass: Mapping[int, float], balance: float
+    groups: Sequence[_Group], mass: Mapping[int, float], task_mass: Mapping[str, float], balance: float
 ) -> dict[int, float]:
     """Each spatial group's share of its task's draws (summing to 1 over a task's groups of positive mass):
-    its mass over the task's, or under answer balance (module docstring, 5) the format's share as generated,
-    times the class's tempered weight within the format, times the group's part of the class."""
-    task_mass: dict[str, float] = {}
+    its mass over the task's (task_mass: the groups' masses summed per task), or under answer balance (module
+    docstring, 5) the format's share as generated, times the class's tempered weight within the format, times
+    the group's part of the class."""
     class_mass: dict[tuple[str, str | None, str], float] = {}
     for g in groups:
-        m = mass[id(g)]
-        task_mass[g.task] = task_mass.get(g.task, 0.0) + m
         if g.answer_class is not None:
             key = (g.task, g.answer_format, g.answer_class)
-            class_mass[key] = class_mass.get(key, 0.0) + m
+            class_mass[key] = class_mass.get(key, 0.0) + mass[id(g)]
     classed: dict[tuple[str, str | None], float] = {}
     tempered: dict[tuple[str, str | None], float] = {}
     for (task, fmt, _), m in class_mass.items():
@@ -559,16 +557,16 @@ def _within_task_shares(
 
 
 def _balance_report(
-    groups: Sequence[_Group], mass: Mapping[int, float], shares: Mapping[int, float]
+    groups: Sequence[_Group],
+    mass: Mapping[int, float],
+    task_mass: Mapping[str, float],
+    shares: Mapping[int, float],
 ) -> dict[str, dict[str, Any]]:
     """Per task: categorical answer classes, the largest class's share of the task as generated and as drawn,
     the largest ratio drawn / as generated of a class, and the examples drawn as generated (numeric answers,
     data without answer fields)."""
     per_task: dict[str, dict[tuple[str | None, str], list[float]]] = {}
     as_generated: dict[str, int] = {}
-    task_mass: dict[str, float] = {}
-    for g in groups:
-        task_mass[g.task] = task_mass.get(g.task, 0.0) + mass[id(g)]
     for g in groups:
         if g.answer_class is None:
             as_generated[g.task] = as_generated.get(g.task, 0) + len(g.members)
