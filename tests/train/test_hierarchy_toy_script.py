@@ -81,3 +81,7 @@ def test_an_arm_trains_and_is_scored(tmp_path):
     assert all(0.0 <= row["compare"] <= 1.0 and 0.0 <= row["lookup"] <= 1.0 for row in run["curve"])
     bad = subprocess.run([*command[:2], "--arms", "nope", "--out", str(out)], capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown ['nope']" in bad.stderr
+    bad = subprocess.run(
+        [*command[:2], "--decoders", "64by2", "--out", str(out)], capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "'64by2' is not a list of WIDTHxLAYERS" in bad.stderr

@@ -39,3 +39,18 @@ def test_a_point_marker_shows_at_its_own_patch(tmp_path):
     assert point["views"] == 3
     assert point["marked_patch_p10"] > 3 * point["other_patches_median"]
     assert set(result) == {"point", "box"}
+
+
+def test_a_missing_tower_or_scenes_file_stops_with_its_path(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.benchmark_scripts import script_path
+
+    command = [sys.executable, str(script_path("marker_visibility")), "--tower", str(tmp_path / "nope")]
+    done = subprocess.run(
+        [*command, "--scenes", str(tmp_path), "--out", str(tmp_path / "o.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and f"{tmp_path / 'nope'}: no such file or folder" in done.stderr
