@@ -95,6 +95,14 @@ def test_with_options():
         config.with_options(geometry={"norm": "layernorm"})
     with pytest.raises(ValueError, match="output_norm 'batchnorm'"):
         config.with_options(geometry={"output_norm": "batchnorm"})
+    # connector fields as a dict are merged the same way
+    wide = config.with_options(connector={"hidden": 48})
+    assert wide.connector == ConnectorConfig(config.connector.kind, 48)
+    assert config.with_options(connector={"kind": "linear"}).connector.hidden == config.connector.hidden
+    with pytest.raises(ValueError, match=r"unknown connector field\(s\) \['width'\]"):
+        config.with_options(connector={"width": 48})
+    with pytest.raises(ValueError, match="connector 'conv'"):
+        config.with_options(connector={"kind": "conv"})
 
 
 def test_geometry_output_norm_round_trips_and_bad_values_name_the_file(tmp_path: Path):

@@ -115,21 +115,21 @@ class ModelConfig:
 
     def with_options(self, **options: Any) -> ModelConfig:
         """A copy with top-level options changed: geometry="relative_depth", freeze_vision=False, name=...;
-        `backbone` entries are merged key by key (backbone={"layers": 2}), and so are `geometry` fields given
-        as a dict (geometry={"output_norm": "layernorm"}; a string sets the kind alone)."""
+        `backbone` entries are merged key by key (backbone={"layers": 2}), and so are the fields of
+        `geometry` and `connector` given as a dict (geometry={"output_norm": "layernorm"},
+        connector={"hidden": 512}; a string sets the kind alone)."""
         changes: dict[str, Any] = {}
         for key, value in options.items():
-            if key == "geometry":
+            if key in {"geometry", "connector"}:
+                current = getattr(self, key)
                 if isinstance(value, str):  # the kind alone
-                    value = replace(self.geometry, kind=value)
+                    value = replace(current, kind=value)
                 elif isinstance(value, dict):  # some fields: {"output_norm": "layernorm"}
-                    unknown = sorted(set(value) - {f.name for f in fields(GeometryConfig)})
+                    unknown = sorted(set(value) - {f.name for f in fields(current)})
                     if unknown:
-                        raise ValueError(f"model config {self.name!r}: unknown geometry field(s) {unknown}")
-                    value = replace(self.geometry, **value)
+                        raise ValueError(f"model config {self.name!r}: unknown {key} field(s) {unknown}")
+                    value = replace(current, **value)
                 changes[key] = value
-            elif key == "connector":
-                changes[key] = replace(self.connector, kind=value) if isinstance(value, str) else value
             elif key == "backbone":
                 changes[key] = {**self.backbone, **value}
             elif key in {"name", "freeze_vision", "extra_encoders"}:
