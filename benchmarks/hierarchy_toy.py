@@ -157,16 +157,18 @@ class ToyDataset:
 
 
 @torch.no_grad()
-def held_out_accuracy(model: SpatialVLM, task: str, seed: int, n: int, reference: str = "marker") -> float:
+def held_out_accuracy(
+    model: SpatialVLM, task: str, seed: int, n: int, reference: str = "marker", device: str = "cpu"
+) -> float:
     """Share of n held-out examples whose gold answer has the lower loss of the two candidates."""
-    model.eval()
+    model.eval().to(device)
     hits = 0
     for start in range(0, n, 64):
         indices = range(HELD_OUT + start, HELD_OUT + min(start + 64, n))
         losses = []
         for candidate in ANSWERS[task]:
             samples = [sample(task, i, seed, candidate, reference) for i in indices]
-            batch = collate(model, samples, with_labels=True)
+            batch = collate(model, samples, with_labels=True).to(device)
             total, tokens = _row_losses(model, batch)
             losses.append((total / tokens.clamp(min=1)).tolist())
         for k, index in enumerate(indices):
@@ -193,7 +195,7 @@ def run_arm(arm: str, width: int, layers: int, args: argparse.Namespace, work: P
                 "global_batch": args.batch,
                 "micro_batch": args.batch,
                 "seed": args.seed,
-                "device": "cpu",
+                "device": args.device,
             },
             "checkpoint": {"every": args.every, "keep": args.steps // args.every + 1},
             "log": {"every": args.every},
@@ -212,7 +214,8 @@ def run_arm(arm: str, width: int, layers: int, args: argparse.Namespace, work: P
         step = int(folder.name.split("-")[1])
         row: dict[str, Any] = {"step": step, "samples_per_task": step * args.batch // len(tasks)}
         for task in scored:
-            row[task] = round(held_out_accuracy(model, task, args.seed, args.held_out, args.reference), 4)
+            accuracy = held_out_accuracy(model, task, args.seed, args.held_out, args.reference, args.device)
+            row[task] = round(accuracy, 4)
         curve.append(row)
         cells = "  ".join(f"{task} {row[task] * 100:5.1f} %" for task in scored)
         print(f"{arm:12s} {width}x{layers} step {step:5d}: {cells}", flush=True)
@@ -223,6 +226,7 @@ def run_arm(arm: str, width: int, layers: int, args: argparse.Namespace, work: P
         "decoder": f"{width}x{layers}",
         "seed": args.seed,
         "lr": args.lr,
+        "device": args.device,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(seconds, 1),
         "curve": curve,
@@ -245,6 +249,7 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="Training and reading device (cpu, cuda).")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
