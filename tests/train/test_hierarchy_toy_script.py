@@ -78,7 +78,8 @@ def test_an_arm_trains_and_is_scored(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = json.loads(out.read_text())["runs"]
     assert [row["step"] for row in run["curve"]] == [2, 4]
-    assert (run["seed"], run["lr"]) == (0, 3e-4)  # the record names the seed and the rate it ran at
+    # the record names the seed, the rate and the device it ran at
+    assert (run["seed"], run["lr"], run["device"]) == (0, 3e-4, "cpu")
     assert all(0.0 <= row["compare"] <= 1.0 and 0.0 <= row["lookup"] <= 1.0 for row in run["curve"])
     bad = subprocess.run([*command[:2], "--arms", "nope", "--out", str(out)], capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown ['nope']" in bad.stderr
