@@ -21,6 +21,13 @@ Arms, trained on the same number of `compare` draws (half of every batch):
 - `backfilled`: the other half `colour` (HiSpatial's backfill);
 - `lookup_only`: `lookup` alone (whether the single read is learnt at all).
 
+SpatialLLM's Table 2 (3D-informed data in stage 1 alignment as well as in stage 2 instruction tuning) as two
+staged arms. Stage 2 is the same in both (--steps of `compare` and `lookup`, from stage 1's saved model,
+with a sampler seed of its own); stage 1 (--stage1-steps) differs:
+- `stage_late`: `colour` alone (general alignment; the 3D data come in stage 2 only);
+- `stage_early`: `lookup` and `colour` (3D-informed alignment: the single reads, SpatialLLM's probing data).
+Both stages are read at their checkpoints (`stage1_curve` and `curve`).
+
 Every arm trains the `test-small` model (its towers from scratch, the point-map tower with a LayerNorm, as in
 the proof runs) for --steps x --batch samples; held-out `compare` accuracy (and `lookup` accuracy, where
 trained) is read at every checkpoint by answer likelihood (the candidate with the lower loss; chance 50 %).
@@ -28,6 +35,8 @@ Decoder sizes: --decoders WIDTHxLAYERS.
 
     python benchmarks/hierarchy_toy.py --arms with_lookup,backfilled --decoders 64x2 --steps 4000 \
         --out hierarchy_toy.json
+    python benchmarks/hierarchy_toy.py --arms stage_late,stage_early --stage1-steps 500 --steps 1500 \
+        --every 250 --out hierarchy_toy_stages.json
 """
 
 from __future__ import annotations
@@ -82,6 +91,12 @@ ARMS = {
     "backfilled": ("compare", "colour"),
     "lookup_only": ("lookup",),
 }
+# SpatialLLM Table 2 in miniature: (stage-1 tasks, stage-2 tasks). Stage 2 is the same for both arms.
+STAGED = {
+    "stage_late": (("colour",), ("compare", "lookup")),  # general alignment; 3D data in stage 2 only
+    "stage_early": (("lookup", "colour"), ("compare", "lookup")),  # 3D-informed alignment too
+}
+READ_BY_STAGE = ("lookup", "compare")  # read after stage 1 in both staged arms
 REFERENCES = ("marker", "coordinates")
 HELD_OUT = 10_000_019  # held-out examples are indices from here: far beyond any training draw
 GREY = Image.new("RGB", (SIZE, SIZE), (128, 128, 128))
@@ -177,37 +192,39 @@ def held_out_accuracy(
     return hits / n
 
 
-def run_arm(arm: str, width: int, layers: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    tasks = ARMS[arm]
-    config = load_config(
+def toy_config(name: str, model: dict[str, Any], steps: int, seed: int, args: argparse.Namespace):
+    """The trainer's config for one toy run of `steps` steps (a checkpoint, and a reading, every --every)."""
+    return load_config(
         {
-            "name": f"{arm}-{args.reference}-{width}x{layers}",
-            "model": {
-                "config": "test-small",
-                "options": {
-                    "geometry": {"output_norm": "layernorm"},
-                    "backbone": {"text": {"width": width, "layers": layers, "heads": 4, "mlp_ratio": 2}},
-                },
-            },
+            "name": name,
+            "model": model,
             "optim": {"lr": args.lr, "warmup_fraction": 0.02, "weight_decay": 0.0, "schedule": "constant"},
             "train": {
-                "steps": args.steps,
+                "steps": steps,
                 "global_batch": args.batch,
                 "micro_batch": args.batch,
-                "seed": args.seed,
+                "seed": seed,
                 "device": args.device,
             },
-            "checkpoint": {"every": args.every, "keep": args.steps // args.every + 1},
+            "checkpoint": {"every": min(args.every, steps), "keep": steps // min(args.every, steps) + 1},
             "log": {"every": args.every},
         }
     )
-    output = work / config.name
-    size = 100 * args.steps * args.batch  # equal sizes: the mixture draws the tasks half and half
+
+
+def train_toy(config: Any, tasks: tuple[str, ...], output: Path, args: argparse.Namespace) -> float:
+    """Train `config` on the tasks drawn half and half (one task: all of it); its seconds."""
+    size = 100 * config.train.steps * args.batch  # equal sizes: the mixture draws the tasks evenly
     started = time.perf_counter()
     train(config, output, datasets=[ToyDataset(task, size, args.seed, args.reference) for task in tasks])
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def read_curve(
+    output: Path, label: str, tasks: tuple[str, ...], scored: tuple[str, ...], args: argparse.Namespace
+) -> tuple[SpatialVLM, list[dict[str, Any]]]:
+    """Held-out accuracy of `scored` at every checkpoint of the run in `output`."""
     model = SpatialVLM.from_pretrained(output / "final")
-    scored = [t for t in tasks if t != "colour"]
     curve = []
     for folder in sorted((output / "checkpoints").glob("step-*")):
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
@@ -218,29 +235,66 @@ def run_arm(arm: str, width: int, layers: int, args: argparse.Namespace, work: P
             row[task] = round(accuracy, 4)
         curve.append(row)
         cells = "  ".join(f"{task} {row[task] * 100:5.1f} %" for task in scored)
-        print(f"{arm:12s} {width}x{layers} step {step:5d}: {cells}", flush=True)
-    return {
-        "arm": arm,
-        "reference": args.reference,
-        "tasks": list(tasks),
-        "decoder": f"{width}x{layers}",
-        "seed": args.seed,
-        "lr": args.lr,
-        "device": args.device,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "train_seconds": round(seconds, 1),
-        "curve": curve,
+        print(f"{label} step {step:5d}: {cells}", flush=True)
+    return model, curve
+
+
+def run_arm(arm: str, width: int, layers: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    name = f"{arm}-{args.reference}-{width}x{layers}"
+    label = f"{arm:12s} {width}x{layers}"
+    model = {
+        "config": "test-small",
+        "options": {
+            "geometry": {"output_norm": "layernorm"},
+            "backbone": {"text": {"width": width, "layers": layers, "heads": 4, "mlp_ratio": 2}},
+        },
     }
+    record: dict[str, Any] = {"arm": arm, "reference": args.reference}
+    seconds = 0.0
+    if arm in STAGED:
+        # SpatialLLM Table 2 on the toy: stage 1 (alignment, --stage1-steps) on the general task alone or
+        # with the single reads; stage 2 (instruction tuning, --steps) alike in both, from stage 1's model.
+        stage1_tasks, tasks = STAGED[arm]
+        stage1 = toy_config(f"{name}-stage1", model, args.stage1_steps, args.seed, args)
+        seconds += train_toy(stage1, stage1_tasks, work / stage1.name, args)
+        _, stage1_curve = read_curve(
+            work / stage1.name, f"{label} stage 1", stage1_tasks, READ_BY_STAGE, args
+        )
+        record.update(
+            stage1_tasks=list(stage1_tasks), stage1_steps=args.stage1_steps, stage1_curve=stage1_curve
+        )
+        # stage 2 from the saved stage-1 model (which fixes its own shape); its own sampler seed, so its draws
+        # do not repeat stage 1's and are the same in both staged arms
+        model = {"config": str(work / stage1.name / "final")}
+        config = toy_config(name, model, args.steps, args.seed + 1, args)
+    else:
+        tasks = ARMS[arm]
+        config = toy_config(name, model, args.steps, args.seed, args)
+    seconds += train_toy(config, tasks, work / name, args)
+    scored = tuple(t for t in tasks if t != "colour")
+    trained, curve = read_curve(work / name, label, tasks, scored, args)
+    record.update(
+        tasks=list(tasks),
+        decoder=f"{width}x{layers}",
+        seed=args.seed,
+        lr=args.lr,
+        device=args.device,
+        parameters=sum(p.numel() for p in trained.parameters()),
+        train_seconds=round(seconds, 1),
+        curve=curve,
+    )
+    return record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--arms", default=",".join(ARMS), help=f"Comma list of {', '.join(ARMS)}.")
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"Comma list of {', '.join(ARMS | STAGED)}.")
     parser.add_argument("--decoders", default="64x2", help="Comma list of WIDTHxLAYERS.")
     parser.add_argument("--reference", default="marker", choices=REFERENCES, help="How points are named.")
-    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=4000, help="Steps (the staged arms: of stage 2).")
+    parser.add_argument("--stage1-steps", type=int, default=500, help="Stage-1 steps of the staged arms.")
     parser.add_argument("--every", type=int, default=500, help="Steps between checkpoints (and readings).")
     parser.add_argument("--batch", type=int, default=32)
     # 3e-4: at 3e-3, the first records' rate, the decoder learnt to ignore the image tokens on most seeds
@@ -253,9 +307,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    unknown = sorted(set(arms) - set(ARMS))
+    unknown = sorted(set(arms) - set(ARMS) - set(STAGED))
     if unknown:
-        raise SystemExit(f"--arms: unknown {unknown}; choose from {', '.join(ARMS)}")
+        raise SystemExit(f"--arms: unknown {unknown}; choose from {', '.join(ARMS | STAGED)}")
+    if args.stage1_steps < 1:
+        raise SystemExit(f"--stage1-steps: {args.stage1_steps} is not a positive number of steps")
     try:
         decoders = [tuple(int(v) for v in d.split("x")) for d in args.decoders.split(",") if d.strip()]
     except ValueError:

@@ -87,3 +87,24 @@ def test_an_arm_trains_and_is_scored(tmp_path):
         [*command[:2], "--decoders", "64by2", "--out", str(out)], capture_output=True, text=True
     )
     assert bad.returncode != 0 and "'64by2' is not a list of WIDTHxLAYERS" in bad.stderr
+
+
+def test_a_staged_arm_trains_stage_two_from_stage_one(tmp_path):
+    """SpatialLLM Table 2 on the toy: stage 1 on its own tasks, read; stage 2 on the shared tasks from stage
+    1's saved model (the same shape), read at its own checkpoints."""
+    out = tmp_path / "staged.json"
+    command = [sys.executable, str(SCRIPT), "--arms", "stage_early,lookup_only", "--decoders", "32x1"]
+    command += ["--stage1-steps", "3", "--steps", "4", "--every", "2", "--batch", "4", "--held-out", "8"]
+    done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    staged, plain = json.loads(out.read_text())["runs"]
+    script = _script()
+    assert staged["stage1_tasks"] == list(script.STAGED["stage_early"][0]) == ["lookup", "colour"]
+    assert staged["tasks"] == ["compare", "lookup"] and staged["stage1_steps"] == 3
+    # stage 1 is read at every --every and at its end, on both scored tasks
+    assert [row["step"] for row in staged["stage1_curve"]] == [2, 3]
+    assert all(set(row) >= {"lookup", "compare"} for row in staged["stage1_curve"])
+    assert [row["step"] for row in staged["curve"]] == [2, 4]
+    assert staged["parameters"] == plain["parameters"]  # stage 2 kept stage 1's decoder size
+    bad = subprocess.run([*command, "--stage1-steps", "0", "--out", str(out)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--stage1-steps: 0 is not a positive number of steps" in bad.stderr
