@@ -61,7 +61,7 @@ from spatialforge.models.processing import Sample, collate
 from spatialforge.models.vlm import SpatialVLM
 from spatialforge.qa.draw_markers import draw_markers
 from spatialforge.qa.records import Marker
-from spatialforge.train.config import load_config
+from spatialforge.train.config import TrainConfig, load_config
 from spatialforge.train.data import ExampleInfo
 from spatialforge.train.probe import _row_losses
 from spatialforge.train.trainer import train
@@ -192,7 +192,9 @@ def held_out_accuracy(
     return hits / n
 
 
-def toy_config(name: str, model: dict[str, Any], steps: int, seed: int, args: argparse.Namespace):
+def toy_config(
+    name: str, model: dict[str, Any], steps: int, seed: int, args: argparse.Namespace
+) -> TrainConfig:
     """The trainer's config for one toy run of `steps` steps (a checkpoint, and a reading, every --every)."""
     return load_config(
         {
@@ -212,7 +214,7 @@ def toy_config(name: str, model: dict[str, Any], steps: int, seed: int, args: ar
     )
 
 
-def train_toy(config: Any, tasks: tuple[str, ...], output: Path, args: argparse.Namespace) -> float:
+def train_toy(config: TrainConfig, tasks: tuple[str, ...], output: Path, args: argparse.Namespace) -> float:
     """Train `config` on the tasks drawn half and half (one task: all of it); its seconds."""
     size = 100 * config.train.steps * args.batch  # equal sizes: the mixture draws the tasks evenly
     started = time.perf_counter()
