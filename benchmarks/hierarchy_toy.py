@@ -97,6 +97,7 @@ STAGED = {
     "stage_early": (("lookup", "colour"), ("compare", "lookup")),  # 3D-informed alignment too
 }
 READ_BY_STAGE = ("lookup", "compare")  # read after stage 1 in both staged arms
+ALL_ARMS = ARMS | STAGED
 REFERENCES = ("marker", "coordinates")
 HELD_OUT = 10_000_019  # held-out examples are indices from here: far beyond any training draw
 GREY = Image.new("RGB", (SIZE, SIZE), (128, 128, 128))
@@ -172,11 +173,11 @@ class ToyDataset:
 
 
 @torch.no_grad()
-def held_out_accuracy(
-    model: SpatialVLM, task: str, seed: int, n: int, reference: str = "marker", device: str = "cpu"
-) -> float:
-    """Share of n held-out examples whose gold answer has the lower loss of the two candidates."""
-    model.eval().to(device)
+def held_out_accuracy(model: SpatialVLM, task: str, seed: int, n: int, reference: str = "marker") -> float:
+    """Share of n held-out examples whose gold answer has the lower loss of the two candidates (the batches
+    go to the model's device)."""
+    model.eval()
+    device = next(model.parameters()).device
     hits = 0
     for start in range(0, n, 64):
         indices = range(HELD_OUT + start, HELD_OUT + min(start + 64, n))
@@ -196,6 +197,7 @@ def toy_config(
     name: str, model: dict[str, Any], steps: int, seed: int, args: argparse.Namespace
 ) -> TrainConfig:
     """The trainer's config for one toy run of `steps` steps (a checkpoint, and a reading, every --every)."""
+    every = min(args.every, steps)
     return load_config(
         {
             "name": name,
@@ -208,7 +210,7 @@ def toy_config(
                 "seed": seed,
                 "device": args.device,
             },
-            "checkpoint": {"every": min(args.every, steps), "keep": steps // min(args.every, steps) + 1},
+            "checkpoint": {"every": every, "keep": steps // every + 1},
             "log": {"every": args.every},
         }
     )
@@ -226,15 +228,14 @@ def read_curve(
     output: Path, label: str, tasks: tuple[str, ...], scored: tuple[str, ...], args: argparse.Namespace
 ) -> tuple[SpatialVLM, list[dict[str, Any]]]:
     """Held-out accuracy of `scored` at every checkpoint of the run in `output`."""
-    model = SpatialVLM.from_pretrained(output / "final")
+    model = SpatialVLM.from_pretrained(output / "final").to(args.device)
     curve = []
     for folder in sorted((output / "checkpoints").glob("step-*")):
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
         step = int(folder.name.split("-")[1])
         row: dict[str, Any] = {"step": step, "samples_per_task": step * args.batch // len(tasks)}
         for task in scored:
-            accuracy = held_out_accuracy(model, task, args.seed, args.held_out, args.reference, args.device)
-            row[task] = round(accuracy, 4)
+            row[task] = round(held_out_accuracy(model, task, args.seed, args.held_out, args.reference), 4)
         curve.append(row)
         cells = "  ".join(f"{task} {row[task] * 100:5.1f} %" for task in scored)
         print(f"{label} step {step:5d}: {cells}", flush=True)
@@ -292,7 +293,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--arms", default=",".join(ARMS), help=f"Comma list of {', '.join(ARMS | STAGED)}.")
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"Comma list of {', '.join(ALL_ARMS)}.")
     parser.add_argument("--decoders", default="64x2", help="Comma list of WIDTHxLAYERS.")
     parser.add_argument("--reference", default="marker", choices=REFERENCES, help="How points are named.")
     parser.add_argument("--steps", type=int, default=4000, help="Steps (the staged arms: of stage 2).")
@@ -309,9 +310,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    unknown = sorted(set(arms) - set(ARMS) - set(STAGED))
+    unknown = sorted(set(arms) - set(ALL_ARMS))
     if unknown:
-        raise SystemExit(f"--arms: unknown {unknown}; choose from {', '.join(ARMS | STAGED)}")
+        raise SystemExit(f"--arms: unknown {unknown}; choose from {', '.join(ALL_ARMS)}")
     if args.stage1_steps < 1:
         raise SystemExit(f"--stage1-steps: {args.stage1_steps} is not a positive number of steps")
     try:
